@@ -1,0 +1,24 @@
+# formscan: Tesseract (eng + vie) and poppler with the Python package, run as non-root.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    OMP_THREAD_LIMIT=1
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        tesseract-ocr tesseract-ocr-eng tesseract-ocr-vie poppler-utils \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY ocr ./ocr
+COPY service ./service
+COPY layouts ./layouts
+RUN pip install --no-cache-dir . \
+    && useradd --create-home --uid 10001 formscan
+
+ENV FORMSCAN_LAYOUTS_DIR=/app/layouts
+USER formscan
+ENTRYPOINT ["formscan"]
+CMD ["--help"]

@@ -1,0 +1,328 @@
+"""Page cleaning: colour -> flat grayscale, seals dropped, borders whitened, page straightened.
+
+Order matters: colour is dropped first (a red seal must not be taken for ink), the
+illumination is flattened (phone photos are darker at one side), dark scanner
+borders are whitened, and then the page is straightened using the table's own
+ruling lines, which are the most reliable straight features on these forms.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from ocr.types import Page
+
+log = logging.getLogger(__name__)
+
+# Line finding runs on a copy about this wide (~100-140 dpi for A4); rules stay
+# visible and the Hough transform is ~10x cheaper than at full resolution.
+WORK_WIDTH_PX = 1200
+# Pixels this saturated towards red are a seal or red pen, never the printed form.
+RED_MIN_FRACTION = 0.001
+# Rotation below this is left alone: resampling blurs digits more than it helps.
+MIN_ROTATION_DEG = 0.05
+# Skew beyond this is not a tilted scan but a page in the wrong orientation.
+MAX_SKEW_DEG = 15.0
+# A perspective quad smaller than this share of the page is a cell, not the table.
+MIN_TABLE_AREA_FRACTION = 0.12
+# Corners that disagree with a plain rotation by more than this many degrees mean a
+# phone photo (keystone); below it a rotation is enough.
+KEYSTONE_MIN_DEG = 0.6
+# Segments refitted on the thin strokes for angle estimates (the rest only vote).
+REFINE_COUNT = 25
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Long straight ink segments found on the work copy, in full-resolution pixels."""
+
+    horizontal: np.ndarray  # (n, 4) x1, y1, x2, y2
+    vertical: np.ndarray
+
+
+def clean_page(page: Page) -> Page:
+    """Return the page as straightened, flat-lit grayscale. Text-layer pages stay as drawn."""
+    gray = to_gray(page.image)
+    if page.has_text_layer:
+        return replace(page, image=gray)
+    gray = flatten_illumination(gray)
+    gray = whiten_dark_borders(gray)
+    gray = straighten(gray)
+    return replace(page, image=gray)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Grayscale that drops red ink (seals, red pens) and keeps black and blue ink dark.
+
+    Red ink is bright in the red channel, while black and blue ink are dark in it.
+    """
+    if image.ndim == 2:
+        return image
+    b, g, r = cv2.split(image)
+    reddish = (r.astype(np.int16) - np.maximum(g, b).astype(np.int16)) > 60
+    if reddish.mean() >= RED_MIN_FRACTION:
+        return r.copy()
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def flatten_illumination(gray: np.ndarray) -> np.ndarray:
+    """Divide by the page's background brightness so shadows and gradients vanish."""
+    h, w = gray.shape
+    scale = min(1.0, 400 / max(h, w))
+    small = cv2.resize(
+        gray, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA
+    )
+    k = max(3, int(min(small.shape) / 20) | 1)
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+    flat = cv2.divide(gray, np.maximum(background, 1), scale=255)
+    return flat
+
+
+def whiten_dark_borders(gray: np.ndarray) -> np.ndarray:
+    """Paint white the dark regions touching the page edge (scanner lid, photo background)."""
+    dark = (gray < 90).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    h, w = gray.shape
+    out = gray
+    for i in range(1, n):
+        x, y, bw, bh, area = stats[i]
+        touches = x == 0 or y == 0 or x + bw >= w or y + bh >= h
+        # A border is a big blob; a table rule touching the edge is thin and sparse.
+        if touches and area > 0.002 * h * w and area > 0.3 * bw * bh:
+            if out is gray:
+                out = gray.copy()
+            out[labels == i] = 255
+    return out
+
+
+def straighten(gray: np.ndarray) -> np.ndarray:
+    """Undo skew (rotation) or keystone (perspective) using the table's ruling lines."""
+    segments = find_segments(gray)
+    if len(segments.horizontal) == 0:
+        return gray
+    quad = table_quad(segments, gray.shape)
+    if quad is not None and _is_keystoned(quad):
+        return warp_quad(gray, quad)
+    angle = skew_angle_deg(segments)
+    if abs(angle) < MIN_ROTATION_DEG or abs(angle) > MAX_SKEW_DEG:
+        return gray
+    return rotate(gray, angle)
+
+
+def find_segments(gray: np.ndarray) -> Segments:
+    """Long straight segments (table rules) on a downscaled, binarised copy.
+
+    The Hough transform runs on line masks, not on the whole binary page: text makes
+    up most ink pixels, and dropping it first makes the transform ~20x cheaper. The
+    masks tolerate tilt because strokes are thickened across their direction first.
+    """
+    h, w = gray.shape
+    scale = min(1.0, WORK_WIDTH_PX / w)
+    small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+    binary = cv2.adaptiveThreshold(
+        small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15
+    )
+    sh, sw = binary.shape
+    horizontal = _direction_mask(binary, along=(1, max(10, sw // 30)), across=(5, 1))
+    vertical = _direction_mask(binary, along=(max(10, sh // 40), 1), across=(1, 5))
+    segs_h = _keep_angles(_hough(horizontal, min_length=int(sw * 0.2)), horizontal=True)
+    segs_v = _keep_angles(_hough(vertical, min_length=int(sh * 0.1)), horizontal=False)
+    # Hough endpoints wander across the thickened stroke (~0.3 deg); refit the longest
+    # segments on the thin binary strokes so angles are exact to a few hundredths.
+    segs_h = np.array([_refine(seg, binary) for seg in _longest(segs_h, REFINE_COUNT)])
+    segs_v = np.array([_refine(seg, binary) for seg in _longest(segs_v, REFINE_COUNT)])
+    return Segments(segs_h.reshape(-1, 4) / scale, segs_v.reshape(-1, 4) / scale)
+
+
+def _longest(segs: np.ndarray, count: int) -> np.ndarray:
+    lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
+    extremes = _extreme_indices(segs)
+    order = list(np.argsort(-lengths)[:count]) + extremes
+    return segs[sorted(set(int(i) for i in order))] if len(segs) else segs
+
+
+def _extreme_indices(segs: np.ndarray) -> list[int]:
+    """Indices of the segments at both ends across their direction (the table frame)."""
+    if len(segs) == 0:
+        return []
+    dx = np.abs(segs[:, 2] - segs[:, 0]).mean()
+    dy = np.abs(segs[:, 3] - segs[:, 1]).mean()
+    axis = 1 if dx >= dy else 0
+    mids = (segs[:, axis] + segs[:, axis + 2]) / 2
+    span = max(1.0, float(mids.max() - mids.min()))
+    near = np.flatnonzero((mids <= mids.min() + 0.01 * span) | (mids >= mids.max() - 0.01 * span))
+    return [int(i) for i in near]
+
+
+def _refine(seg: np.ndarray, binary: np.ndarray) -> np.ndarray:
+    """Least-squares line through the ink pixels within a few pixels of a segment."""
+    x1, y1, x2, y2 = seg
+    length = float(np.hypot(x2 - x1, y2 - y1))
+    if length < 2:
+        return seg
+    band = np.zeros_like(binary)
+    cv2.line(band, (int(x1), int(y1)), (int(x2), int(y2)), 255, 7)
+    ys, xs = np.nonzero(cv2.bitwise_and(band, binary))
+    if len(xs) < 10:
+        return seg
+    points = np.column_stack((xs, ys)).astype(np.float32)
+    vx, vy, cx, cy = cv2.fitLine(points, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    if vx * (x2 - x1) + vy * (y2 - y1) < 0:
+        vx, vy = -vx, -vy
+    half = length / 2
+    mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+    # Project the midpoint onto the fitted line, keep the original length.
+    t = (mx - cx) * vx + (my - cy) * vy
+    px, py = cx + t * vx, cy + t * vy
+    return np.array([px - half * vx, py - half * vy, px + half * vx, py + half * vy])
+
+
+def _direction_mask(
+    binary: np.ndarray, *, along: tuple[int, int], across: tuple[int, int]
+) -> np.ndarray:
+    thick = cv2.dilate(binary, np.ones(across, np.uint8))
+    return cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones(along, np.uint8))
+
+
+def _hough(mask: np.ndarray, *, min_length: int) -> np.ndarray:
+    lines = cv2.HoughLinesP(
+        mask,
+        1,
+        np.pi / 720,
+        threshold=max(10, min_length // 2),
+        minLineLength=min_length,
+        maxLineGap=max(3, min_length // 20),
+    )
+    if lines is None:
+        return np.zeros((0, 4), np.float64)
+    return lines.reshape(-1, 4).astype(np.float64)
+
+
+def _keep_angles(segs: np.ndarray, *, horizontal: bool) -> np.ndarray:
+    dx = segs[:, 2] - segs[:, 0]
+    dy = segs[:, 3] - segs[:, 1]
+    angle = (np.degrees(np.arctan2(dy, dx)) + 90) % 180 - 90  # fold to (-90, 90]
+    keep = np.abs(angle) < 20 if horizontal else np.abs(np.abs(angle) - 90) < 20
+    return segs[keep]
+
+
+def skew_angle_deg(segments: Segments) -> float:
+    """Length-weighted median angle of the near-horizontal rules, in degrees."""
+    s = segments.horizontal
+    dx = s[:, 2] - s[:, 0]
+    dy = s[:, 3] - s[:, 1]
+    flip = dx < 0
+    dx[flip], dy[flip] = -dx[flip], -dy[flip]
+    angles = np.degrees(np.arctan2(dy, dx))
+    lengths = np.hypot(dx, dy)
+    order = np.argsort(angles)
+    cumulative = np.cumsum(lengths[order])
+    return float(angles[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def rotate(gray: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rotate about the centre by ``angle_deg`` (positive = clockwise tilt undone), white fill."""
+    h, w = gray.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    return cv2.warpAffine(
+        gray,
+        matrix,
+        (w, h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=255,
+    )
+
+
+def table_quad(segments: Segments, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Corners (tl, tr, br, bl) of the table's outer frame, or None if not found."""
+    if len(segments.vertical) < 2 or len(segments.horizontal) < 2:
+        return None
+    top, bottom = _extreme_line(segments.horizontal, axis=1)
+    left, right = _extreme_line(segments.vertical, axis=0)
+    corners = [
+        _intersect(top, left),
+        _intersect(top, right),
+        _intersect(bottom, right),
+        _intersect(bottom, left),
+    ]
+    if any(c is None for c in corners):
+        return None
+    quad = np.array(corners, dtype=np.float32)
+    h, w = shape[:2]
+    area = cv2.contourArea(quad)
+    if area < MIN_TABLE_AREA_FRACTION * h * w or not cv2.isContourConvex(quad):
+        return None
+    if (
+        quad[:, 0].min() < -0.05 * w
+        or quad[:, 0].max() > 1.05 * w
+        or quad[:, 1].min() < -0.05 * h
+        or quad[:, 1].max() > 1.05 * h
+    ):
+        return None
+    return quad
+
+
+def _extreme_line(segs: np.ndarray, *, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fit a line through the segments nearest each extreme along ``axis`` (1 = y, 0 = x)."""
+    mids = (segs[:, axis] + segs[:, axis + 2]) / 2
+    lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
+    span = max(1.0, float(mids.max() - mids.min()))
+    lines = []
+    for pick in (mids <= mids.min() + 0.01 * span, mids >= mids.max() - 0.01 * span):
+        chosen = segs[pick]
+        weights = lengths[pick]
+        best = chosen[np.argmax(weights)]
+        lines.append(best)
+    return lines[0], lines[1]
+
+
+def _intersect(a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
+    x1, y1, x2, y2 = a
+    x3, y3, x4, y4 = b
+    den = (x1 - x2) * (y3 - y4) - (y1 - y2) * (x3 - x4)
+    if abs(den) < 1e-9:
+        return None
+    t = ((x1 - x3) * (y3 - y4) - (y1 - y3) * (x3 - x4)) / den
+    return (float(x1 + t * (x2 - x1)), float(y1 + t * (y2 - y1)))
+
+
+def _is_keystoned(quad: np.ndarray) -> bool:
+    """True when opposite edges are not parallel: a rotation cannot straighten it."""
+
+    def edge_angle(p: np.ndarray, q: np.ndarray) -> float:
+        return float(np.degrees(np.arctan2(q[1] - p[1], q[0] - p[0])))
+
+    top = edge_angle(quad[0], quad[1])
+    bottom = edge_angle(quad[3], quad[2])
+    left = edge_angle(quad[0], quad[3]) - 90
+    right = edge_angle(quad[1], quad[2]) - 90
+    return max(abs(top - bottom), abs(left - right), abs(top - left)) > KEYSTONE_MIN_DEG
+
+
+def warp_quad(gray: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Map the table's quad onto an upright rectangle, keeping the page around it."""
+    tl, tr, br, bl = quad
+    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    x0, y0 = float(tl[0]), float(tl[1])
+    target = np.array(
+        [[x0, y0], [x0 + width, y0], [x0 + width, y0 + height], [x0, y0 + height]], dtype=np.float32
+    )
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    h, w = gray.shape
+    out_w = max(w, int(x0 + width + 0.05 * w))
+    out_h = max(h, int(y0 + height + 0.05 * h))
+    return cv2.warpPerspective(
+        gray,
+        matrix,
+        (out_w, out_h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=255,
+    )

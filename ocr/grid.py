@@ -1,0 +1,157 @@
+"""Find the ruled table on a straightened page: the y of every row rule, the x of every column rule.
+
+Rules are found with morphology: an opening with a long flat kernel keeps only
+horizontal strokes longer than any character, a tall thin kernel keeps vertical ones.
+Lengths are relative to the page and to the table found, never absolute pixels, so
+150-300 dpi scans share one set of constants. A rule must span most of the table to
+count: strike-throughs, underlines and the partial rule under a merged header cell
+("Số lượng") do not make rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ocr.types import Grid
+
+# Line detection runs at about this width (~150 dpi on A4) and maps back.
+WORK_WIDTH_PX = 1400
+# A horizontal stroke must be this share of the page width to be a rule candidate;
+# the widest number or word in a cell is far shorter.
+H_KERNEL_FRACTION = 1 / 30
+# A vertical stroke must be this share of the page height to be a rule candidate.
+V_KERNEL_FRACTION = 1 / 60
+# A row rule covers at least this share of the table width (merged header cells and
+# section rows leave some rules partial; strokes inside cells are far shorter).
+ROW_RULE_COVERAGE = 0.55
+# A column rule covers at least this share of the table height (merged section rows
+# and a two-row header interrupt some verticals).
+COL_RULE_COVERAGE = 0.35
+# Rules closer than this share of the median row height are one doubled rule.
+MERGE_FRACTION = 0.35
+# A table needs this many rows and columns to be the form's table.
+MIN_ROWS = 3
+MIN_COLS = 3
+
+
+@dataclass(frozen=True)
+class _Masks:
+    horizontal: np.ndarray
+    vertical: np.ndarray
+    scale: float
+
+
+def detect_grid(gray: np.ndarray, *, page_index: int) -> Grid | None:
+    """Return the page's largest ruled table, or None if there is none."""
+    masks = _line_masks(gray)
+    box = _table_box(masks)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    rows = _rule_positions(masks.horizontal[y0:y1, x0:x1], axis=1, coverage=ROW_RULE_COVERAGE)
+    cols = _rule_positions(masks.vertical[y0:y1, x0:x1], axis=0, coverage=COL_RULE_COVERAGE)
+    rows = _merge_close([y0 + r for r in rows])
+    cols = _merge_close([x0 + c for c in cols])
+    if len(rows) < MIN_ROWS + 1 or len(cols) < MIN_COLS + 1:
+        return None
+    inv = 1 / masks.scale
+    return Grid(
+        page_index=page_index,
+        row_edges_px=tuple(round(r * inv) for r in rows),
+        col_edges_px=tuple(round(c * inv) for c in cols),
+        rule_px=max(1, round(_rule_thickness(masks.horizontal) * inv)),
+    )
+
+
+def _line_masks(gray: np.ndarray) -> _Masks:
+    h, w = gray.shape
+    scale = min(1.0, WORK_WIDTH_PX / w)
+    small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+    binary = cv2.adaptiveThreshold(
+        small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 12
+    )
+    sh, sw = binary.shape
+    # Close tiny gaps along each direction first: faint or dotted rules on fax scans.
+    hk = max(10, int(sw * H_KERNEL_FRACTION))
+    vk = max(10, int(sh * V_KERNEL_FRACTION))
+    h_src = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
+    v_src = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, np.ones((5, 1), np.uint8))
+    horizontal = cv2.morphologyEx(h_src, cv2.MORPH_OPEN, np.ones((1, hk), np.uint8))
+    vertical = cv2.morphologyEx(v_src, cv2.MORPH_OPEN, np.ones((vk, 1), np.uint8))
+    # A residual tilt of a few tenths of a degree breaks a 1-px rule into steps;
+    # thickening by 1 px reconnects them.
+    horizontal = cv2.dilate(horizontal, np.ones((3, 1), np.uint8))
+    vertical = cv2.dilate(vertical, np.ones((1, 3), np.uint8))
+    return _Masks(horizontal=horizontal, vertical=vertical, scale=scale)
+
+
+def _table_box(masks: _Masks) -> tuple[int, int, int, int] | None:
+    """Bounding box of the largest connected lattice of rules."""
+    lattice = cv2.bitwise_or(masks.horizontal, masks.vertical)
+    lattice = cv2.dilate(lattice, np.ones((5, 5), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(lattice, connectivity=8)
+    if n <= 1:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h, _ = stats[best]
+    sh, sw = lattice.shape
+    if w < 0.3 * sw or h < 0.05 * sh:
+        return None
+    return int(x), int(y), int(x + w), int(y + h)
+
+
+def _rule_positions(mask: np.ndarray, *, axis: int, coverage: float) -> list[int]:
+    """Centres of the runs of rows (axis=1) or columns (axis=0) whose coverage is enough."""
+    span = mask.shape[axis]
+    profile = (mask > 0).sum(axis=axis) / max(1, span)
+    # A rule's pixels spread over 2-4 adjacent lines; the max over a small window
+    # makes coverage robust to that spread and to slight tilt.
+    profile = _running_max(profile, 3)
+    hits = np.flatnonzero(profile >= coverage)
+    return _run_centres(hits)
+
+
+def _running_max(values: np.ndarray, radius: int) -> np.ndarray:
+    padded = np.pad(values, radius, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1)
+    return windows.max(axis=1)
+
+
+def _run_centres(indices: np.ndarray) -> list[int]:
+    if len(indices) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(indices) > 1)
+    starts = np.concatenate(([indices[0]], indices[breaks + 1]))
+    ends = np.concatenate((indices[breaks], [indices[-1]]))
+    return [int((s + e) // 2) for s, e in zip(starts, ends, strict=True)]
+
+
+def _merge_close(positions: list[int]) -> list[int]:
+    """Merge rules closer than a fraction of the median gap (doubled or thick rules)."""
+    if len(positions) < 3:
+        return positions
+    gaps = np.diff(positions)
+    limit = max(3.0, MERGE_FRACTION * float(np.median(gaps)))
+    merged = [positions[0]]
+    for p in positions[1:]:
+        if p - merged[-1] < limit:
+            merged[-1] = (merged[-1] + p) // 2
+        else:
+            merged.append(p)
+    return merged
+
+
+def _rule_thickness(horizontal: np.ndarray) -> float:
+    """Median vertical thickness of the horizontal rules, in work-copy pixels."""
+    columns = horizontal[:, :: max(1, horizontal.shape[1] // 50)] > 0
+    runs: list[int] = []
+    for col in columns.T:
+        idx = np.flatnonzero(col)
+        if len(idx):
+            breaks = np.flatnonzero(np.diff(idx) > 1)
+            lengths = np.diff(np.concatenate(([0], breaks + 1, [len(idx)])))
+            runs.extend(int(v) for v in lengths)
+    return float(np.median(runs)) - 2 if runs else 2.0  # minus the 1-px dilation each side

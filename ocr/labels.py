@@ -1,0 +1,103 @@
+"""Read the printed text of label and header cells (Vietnamese), one Tesseract call per page.
+
+Only the start of a label is needed to recognise its row, and Tesseract's time grows
+with the amount of text, so label crops are scaled to a modest text height and cut
+to a bounded width; header cells are read in the same call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from ocr.mosaic import build_mosaic, words_by_band
+from ocr.read import words_in_box
+from ocr.tesseract import LABELS_LANG, ocr_words
+from ocr.types import Box, Page
+
+# Label crops are scaled so a text line is about this tall (Tesseract reads
+# Vietnamese diacritics reliably from ~20 px x-height lines).
+TARGET_LINE_HEIGHT_PX = 34
+# Lines of a label are at most this many line heights wide after scaling (~45
+# letters); the rest of a long sentence adds time, not evidence.
+MAX_WIDTH_LINES = 28
+# Label lines read per row: two tell apart even labels that start alike
+# ("Bồi dưỡng nâng cao trình độ ...") in narrow columns.
+LABEL_LINES = 2
+
+
+def read_texts(
+    page: Page, boxes: Sequence[Box], *, line_height_px: int, max_lines: int | None = None
+) -> list[str]:
+    """The text in each box: from the text layer when the page has one, else by OCR.
+
+    With ``max_lines``, OCR reads only that many lines from the top of each box: the
+    start of a label identifies its row, and Tesseract's time grows with the text.
+    """
+    if page.has_text_layer:
+        words = page.words or ()
+        return [" ".join(w.text for w in words_in_box(words, box)) for box in boxes]
+    scale = min(1.0, TARGET_LINE_HEIGHT_PX / max(1, line_height_px))
+    crops = [
+        _crop(page.image, box, scale=scale, line_px=line_height_px, max_lines=max_lines)
+        for box in boxes
+    ]
+    mosaic = build_mosaic(crops)
+    words = ocr_words(mosaic.image, lang=LABELS_LANG, psm=6)
+    return [" ".join(w.text for w in band) for band in words_by_band(mosaic, words)]
+
+
+def _crop(
+    gray: np.ndarray, box: Box, *, scale: float, line_px: int, max_lines: int | None
+) -> np.ndarray:
+    region = gray[box.y : box.bottom, box.x : box.right]
+    if region.size == 0:
+        return np.full((8, 8), 255, np.uint8)
+    region = erase_rules(region)
+    if max_lines is not None:
+        region = _first_lines(region, lines=max_lines, line_px=line_px)
+    if scale < 1.0:
+        region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    max_w = MAX_WIDTH_LINES * TARGET_LINE_HEIGHT_PX
+    return region[:, :max_w]
+
+
+def _first_lines(region: np.ndarray, *, lines: int, line_px: int) -> np.ndarray:
+    rows = np.flatnonzero((region < 128).sum(axis=1) > 1)
+    if len(rows) == 0:
+        return region[: max(8, line_px)]
+    top = max(0, int(rows[0]) - 2)
+    return region[top : top + int(lines * line_px * 1.1) + 2]
+
+
+def erase_rules(region: np.ndarray) -> np.ndarray:
+    """Whiten table rules inside a crop: long straight strokes no letter makes.
+
+    A rule left at a crop's edge makes Tesseract read "|" or "—" and, worse, lays
+    out the text around it in the wrong order.
+    """
+    h, w = region.shape
+    _, binary = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    long_h = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((1, max(10, int(w * 0.5))), np.uint8))
+    long_v = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((max(10, int(h * 0.7)), 1), np.uint8))
+    rules = cv2.dilate(cv2.bitwise_or(long_h, long_v), np.ones((3, 3), np.uint8))
+    out = region.copy()
+    out[rules > 0] = 255
+    return out
+
+
+def estimate_line_height_px(gray: np.ndarray, box: Box) -> int:
+    """Typical height of a text line inside a box, from its ink's connected components."""
+    region = gray[box.y + 3 : box.bottom - 3, box.x + 3 : box.right - 3]
+    if region.size == 0:
+        return TARGET_LINE_HEIGHT_PX
+    _, binary = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    heights = heights[(heights > 4) & (heights < region.shape[0])]
+    if len(heights) == 0:
+        return TARGET_LINE_HEIGHT_PX
+    # Letter bodies are ~0.5 of the line pitch; use the upper quartile (caps, ascenders).
+    return int(np.percentile(heights, 75) * 1.6)

@@ -1,0 +1,252 @@
+"""The reading pipeline: pages in, one Reading per (row, field) of the layout out.
+
+Contract: ``extract`` always returns exactly one reading per ``layout.field_keys()``
+entry, in layout order. A row that cannot be found is a reading with reason
+``row_not_found``, never a silent zero; rules flag readings, never change them.
+Whole-document failures (no table anywhere, not this form) raise ``InputError``s.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ocr.checks import apply_checks
+from ocr.clean import clean_page
+from ocr.errors import TableNotFoundError, WrongFormError
+from ocr.grid import detect_grid
+from ocr.labels import LABEL_LINES, estimate_line_height_px, read_texts
+from ocr.layout import Layout, Row
+from ocr.match import RowText, label_column, map_columns, match_rows
+from ocr.read import Reader, TesseractReader, TextLayerReader
+from ocr.types import Box, CellText, Extraction, Grid, MatchedRow, Page, Reading, ReadingStatus
+
+log = logging.getLogger(__name__)
+
+# Header text is looked for in at most this many rows above the first matched row.
+HEADER_ROWS = 4
+# Fewer matched rows than this share of the layout's rows means another form.
+MIN_MATCHED_SHARE = 0.25
+# When a single-value field is filled in both sub-columns, the doubt costs this much.
+BOTH_FILLED_CONFIDENCE = 0.3
+
+
+@dataclass(frozen=True)
+class _PageTable:
+    page: Page
+    grid: Grid
+    label_col: int
+
+
+def extract(pages: Sequence[Page], layout: Layout, *, reader: Reader | None = None) -> Extraction:
+    """Read a submission's pages (already loaded, in order) against a layout."""
+    cleaned = [clean_page(p) for p in pages]
+    tables, warnings = _find_tables(cleaned)
+    row_texts = [t for table in tables for t in _row_texts(table)]
+    matches, extra = match_rows(row_texts, layout)
+    warnings += extra
+    _check_form(matches, layout)
+    columns = _map_all_columns(tables, matches, layout)
+    readings = _read_fields(tables, matches, columns, layout, reader)
+    readings = apply_checks(readings, layout)
+    return Extraction(
+        layout_id=layout.id,
+        layout_version=layout.version,
+        readings=tuple(readings),
+        pages=len(pages),
+        warnings=tuple(warnings),
+        grids=tuple(t.grid for t in tables),
+        matches=tuple(matches),
+    )
+
+
+def _find_tables(pages: Sequence[Page]) -> tuple[list[_PageTable], list[str]]:
+    tables: list[_PageTable] = []
+    warnings: list[str] = []
+    for page in pages:
+        grid = detect_grid(page.image, page_index=page.index)
+        if grid is None:
+            warnings.append(f"page {page.index + 1}: no ruled table found; page skipped")
+            continue
+        tables.append(_PageTable(page=page, grid=grid, label_col=label_column(grid)))
+    if not tables:
+        raise TableNotFoundError("No ruled table was found on any page.")
+    return tables, warnings
+
+
+def _label_box(table: _PageTable, row: int) -> Box:
+    """The row's label cell. The row number column is left out: its rule and digits
+    only confuse the reading of the label, and order is already known from position."""
+    return table.grid.cell_box(row, table.label_col)
+
+
+def _row_texts(table: _PageTable) -> list[RowText]:
+    grid = table.grid
+    boxes = [_label_box(table, r) for r in range(grid.n_rows)]
+    sample = boxes[len(boxes) // 2]
+    line_px = estimate_line_height_px(table.page.image, sample)
+    texts = read_texts(table.page, boxes, line_height_px=line_px, max_lines=LABEL_LINES)
+    return [RowText(page_index=grid.page_index, grid_row=r, text=t) for r, t in enumerate(texts)]
+
+
+def _check_form(matches: list[MatchedRow], layout: Layout) -> None:
+    if len(matches) < MIN_MATCHED_SHARE * len(layout.rows):
+        raise WrongFormError(
+            f"The table does not look like '{layout.title}': only {len(matches)} of "
+            f"{len(layout.rows)} rows were recognised."
+        )
+
+
+def _map_all_columns(
+    tables: list[_PageTable], matches: list[MatchedRow], layout: Layout
+) -> dict[int, dict[str, int]]:
+    """Column mapping per page; a page without a header inherits the previous page's."""
+    result: dict[int, dict[str, int]] = {}
+    previous: tuple[Grid, dict[str, int]] | None = None
+    for table in tables:
+        first = min(
+            (m.grid_row for m in matches if m.page_index == table.grid.page_index),
+            default=table.grid.n_rows,
+        )
+        header = _header_texts(table, first)
+        if not any(header.values()) and previous and previous[0].n_cols == table.grid.n_cols:
+            mapping = dict(previous[1])
+        else:
+            mapping = map_columns(table.grid, header, layout, label_col=table.label_col)
+        result[table.grid.page_index] = mapping
+        previous = (table.grid, mapping)
+    return result
+
+
+def _header_texts(table: _PageTable, first_body_row: int) -> dict[int, str]:
+    """Text above the body in each column right of the label column."""
+    grid = table.grid
+    top = max(0, first_body_row - HEADER_ROWS)
+    if first_body_row <= 0:
+        return {}
+    cols = list(range(table.label_col + 1, grid.n_cols))
+    boxes = []
+    for c in cols:
+        b0 = grid.cell_box(top, c)
+        b1 = grid.cell_box(first_body_row - 1, c)
+        boxes.append(Box(b0.x, b0.y, b0.width, b1.bottom - b0.y))
+    texts = read_texts(table.page, boxes, line_height_px=34)
+    return dict(zip(cols, texts, strict=True))
+
+
+def _read_fields(
+    tables: list[_PageTable],
+    matches: list[MatchedRow],
+    columns: dict[int, dict[str, int]],
+    layout: Layout,
+    reader: Reader | None,
+) -> list[Reading]:
+    by_key = {m.row_key: m for m in matches}
+    by_page = {t.grid.page_index: t for t in tables}
+    requests: dict[int, list[tuple[str, str, str, Box]]] = {}
+    for row in layout.numeric_rows:
+        match = by_key.get(row.key)
+        if match is None:
+            continue
+        table = by_page[match.page_index]
+        for field in row.fields:
+            for col_key in layout.fields[field].columns:
+                g = columns[match.page_index].get(col_key)
+                if g is not None:
+                    box = table.grid.cell_box(match.grid_row, g)
+                    requests.setdefault(match.page_index, []).append((row.key, field, col_key, box))
+    cells: dict[tuple[str, str], list[tuple[str, Box, int, CellText]]] = {}
+    for page_index, reqs in requests.items():
+        table = by_page[page_index]
+        engine = reader or (TextLayerReader() if table.page.has_text_layer else TesseractReader())
+        texts = engine.read_cells(table.page, [r[3] for r in reqs], rule_px=table.grid.rule_px)
+        for (row_key, field, col_key, box), text in zip(reqs, texts, strict=True):
+            cells.setdefault((row_key, field), []).append((col_key, box, page_index, text))
+    return [
+        _reading(layout, row_key, field, cells.get((row_key, field)))
+        for row_key, field in layout.field_keys()
+    ]
+
+
+def _reading(
+    layout: Layout, row_key: str, field: str, cells: list[tuple[str, Box, int, CellText]] | None
+) -> Reading:
+    if not cells:
+        return Reading(
+            row_key=row_key,
+            field=field,
+            value=None,
+            text="",
+            confidence=0.0,
+            status=ReadingStatus.UNREADABLE,
+            reasons=("row_not_found",),
+        )
+    filled = [c for c in cells if c[3].has_ink]
+    if not filled:
+        col_key, box, page_index, text = cells[0]
+        return Reading(
+            row_key=row_key,
+            field=field,
+            value=None,
+            text="",
+            confidence=text.confidence,
+            status=ReadingStatus.EMPTY,
+            page_index=page_index,
+            box=box,
+            column_key=col_key,
+        )
+    col_key, box, page_index, text = filled[0]
+    reasons = list(text.reasons)
+    confidence = text.confidence
+    if len(filled) > 1:
+        values = {c[3].value for c in filled}
+        if len(values) > 1:
+            reasons.append("both_columns_filled")
+            confidence = min(confidence, BOTH_FILLED_CONFIDENCE)
+    return _finish(
+        layout,
+        layout.row(row_key),
+        field,
+        text=text.text,
+        value=text.value,
+        confidence=confidence,
+        reasons=reasons,
+        where=(page_index, box, col_key),
+    )
+
+
+def _finish(
+    layout: Layout,
+    row: Row,
+    field: str,
+    *,
+    text: str,
+    value: int | None,
+    confidence: float,
+    reasons: list[str],
+    where: tuple[int, Box, str],
+) -> Reading:
+    if value is None:
+        status = ReadingStatus.UNREADABLE
+        if "unreadable" not in reasons:
+            reasons.append("unreadable")
+    elif confidence < layout.review.min_confidence or reasons:
+        status = ReadingStatus.NEEDS_REVIEW
+        if confidence < layout.review.min_confidence:
+            reasons.append("low_confidence")
+    else:
+        status = ReadingStatus.OK
+    page_index, box, col_key = where
+    return Reading(
+        row_key=row.key,
+        field=field,
+        value=value,
+        text=text,
+        confidence=round(confidence, 4),
+        status=status,
+        reasons=tuple(reasons),
+        page_index=page_index,
+        box=box,
+        column_key=col_key,
+    )

@@ -1,0 +1,358 @@
+"""Read the numbers in value cells: find the ink, read it, parse it, say how sure we are.
+
+A cell is first cleaned of the rules around it and judged blank or not from its ink
+alone (blank means "not reported", so it must never come from a failed OCR). Cells
+with ink are normalised to one text height and read together in one Tesseract call
+per page (``ocr.mosaic``). A number struck through with a correction beside it is
+read as the correction and flagged; a struck number alone is unreadable.
+
+``Reader`` is the seam between stages and engines: ``TesseractReader`` reads scans,
+``TextLayerReader`` reads a born-digital PDF's text with full confidence, and tests
+may pass any object with the same method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from ocr.mosaic import build_mosaic, words_by_band
+from ocr.numbers import parse_number
+from ocr.tesseract import DIGITS_LANG, ocr_words
+from ocr.types import Box, CellText, Page, Word
+
+# Characters a value cell may hold. Without the whitelist Tesseract reads a lone "0"
+# as "0)" and a "1" as "|"; "x" (meaning none) is recognised by shape instead.
+DIGIT_WHITELIST = "0123456789.,-"
+# Crops are scaled so the ink is this tall: Tesseract's LSTM reads best at ~30 px text.
+TARGET_INK_HEIGHT_PX = 30
+# Ink components smaller than this share of the cell height are specks (fax noise, dust).
+SPECK_FRACTION = 0.12
+# A horizontal stroke at least this share of a group's width, lying in its middle
+# band, is a strike-through.
+STRIKE_MIN_WIDTH = 0.7
+# A lone upright stroke at least this many times taller than wide reads as "1", with
+# this confidence (measured on the samples; see docs/benchmarks.md).
+BAR_MIN_ASPECT = 2.2
+BAR_CONFIDENCE = 0.9
+# A dash ("none") is a flat component at least this many times wider than tall.
+DASH_MIN_ASPECT = 2.2
+
+
+class Reader(Protocol):
+    """Reads the value cells of one page: one CellText per box, in order."""
+
+    def read_cells(self, page: Page, boxes: Sequence[Box], *, rule_px: int) -> list[CellText]: ...
+
+
+@dataclass(frozen=True)
+class Ink:
+    """The cleaned ink of one cell, ready for OCR."""
+
+    crop: np.ndarray  # grayscale, text dark on white, tight around the ink
+    is_dash: bool
+    is_x: bool
+    is_bar: bool  # a single upright stroke: in a number cell, a "1"
+    struck: str  # "" | "corrected" (struck number dropped) | "only" (nothing but struck)
+
+
+class TesseractReader:
+    """Reads scanned cells with Tesseract, one mosaic call per page."""
+
+    def read_cells(self, page: Page, boxes: Sequence[Box], *, rule_px: int) -> list[CellText]:
+        inks = [find_ink(page.image, box, rule_px=rule_px) for box in boxes]
+        to_ocr = [i for i, ink in enumerate(inks) if ink is not None and _needs_ocr(ink)]
+        texts = _ocr_crops([_scaled(inks[i].crop) for i in to_ocr])  # type: ignore[union-attr]
+        by_index = dict(zip(to_ocr, texts, strict=True))
+        return [_cell_text(ink, by_index.get(i)) for i, ink in enumerate(inks)]
+
+
+class TextLayerReader:
+    """Reads cells from a born-digital PDF's text layer: exact text, full confidence."""
+
+    def read_cells(self, page: Page, boxes: Sequence[Box], *, rule_px: int) -> list[CellText]:
+        words = page.words or ()
+        return [_text_layer_cell(words_in_box(words, box)) for box in boxes]
+
+
+def words_in_box(words: Sequence[Word], box: Box) -> list[Word]:
+    """Words whose centre lies in the box, in reading order (lines top down, then x)."""
+    inside = [
+        w
+        for w in words
+        if box.contains_point(w.box.x + w.box.width / 2, w.box.y + w.box.height / 2)
+    ]
+    inside.sort(key=lambda w: w.box.y + w.box.height / 2)
+    lines: list[list[Word]] = []
+    for word in inside:
+        centre = word.box.y + word.box.height / 2
+        if lines:
+            last = lines[-1][-1]
+            if abs(centre - (last.box.y + last.box.height / 2)) < 0.5 * last.box.height:
+                lines[-1].append(word)
+                continue
+        lines.append([word])
+    return [w for line in lines for w in sorted(line, key=lambda w: w.box.x)]
+
+
+def _text_layer_cell(words: list[Word]) -> CellText:
+    text = " ".join(w.text for w in words)
+    parsed = parse_number(text)
+    confidence = 1.0 if parsed.is_valid else 0.0
+    return CellText(
+        text=text,
+        value=parsed.value,
+        confidence=confidence,
+        reasons=tuple(parsed.reasons),
+        has_ink=not parsed.is_blank,
+    )
+
+
+def _needs_ocr(ink: Ink) -> bool:
+    return not (ink.is_dash or ink.is_x) and ink.struck != "only"
+
+
+def _cell_text(ink: Ink | None, ocr: tuple[str, float] | None) -> CellText:
+    if ink is None:
+        return CellText(text="", value=None, confidence=0.99, has_ink=False)
+    if ink.is_dash or ink.is_x:
+        return CellText(text="-" if ink.is_dash else "x", value=0, confidence=0.9)
+    if ink.struck == "only":
+        return CellText(text="", value=None, confidence=0.0, reasons=("struck_through",))
+    text, confidence = ocr if ocr is not None else ("", 0.0)
+    if ink.is_bar and not any(ch.isdigit() for ch in text):
+        # Tesseract drops a lone "1" as a stray stroke; alone in a number cell, an
+        # upright bar is a one.
+        text, confidence = "1", BAR_CONFIDENCE
+    parsed = parse_number(text)
+    reasons = list(parsed.reasons)
+    if ink.struck == "corrected":
+        reasons.append("corrected_on_paper")
+    if not text:
+        reasons.append("unreadable")
+    if not parsed.is_valid or parsed.is_blank:
+        return CellText(text=text, value=None, confidence=0.0, reasons=tuple(reasons))
+    return CellText(text=text, value=parsed.value, confidence=confidence, reasons=tuple(reasons))
+
+
+def _ocr_crops(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+    """Read all crops in one Tesseract call; per crop its text and the weakest digit's confidence.
+
+    The confidence is taken over digits only: a doubtful thousands separator does
+    not change the number, a doubtful digit does.
+    """
+    if not crops:
+        return []
+    mosaic = build_mosaic(crops)
+    words = ocr_words(mosaic.image, lang=DIGITS_LANG, psm=6, whitelist=DIGIT_WHITELIST)
+    result = []
+    for band in words_by_band(mosaic, words):
+        text = " ".join(w.text for w in band)
+        result.append((text, _digit_confidence(band)))
+    return result
+
+
+def _digit_confidence(words: Sequence[Word]) -> float:
+    """The lowest confidence among the characters that carry value (digits)."""
+    confs = [
+        c for w in words for ch, c in zip(w.text, w.char_confidences, strict=False) if ch.isdigit()
+    ]
+    if confs:
+        return min(confs)
+    return min((w.confidence for w in words), default=0.0)
+
+
+def _scaled(crop: np.ndarray) -> np.ndarray:
+    """Scale to the target text height and pad narrow crops to at least a square.
+
+    A lone "1" is a sliver a few pixels wide; Tesseract drops such slivers as noise
+    unless they sit in a box of normal proportions.
+    """
+    h = crop.shape[0]
+    factor = TARGET_INK_HEIGHT_PX / max(1, h)
+    if not 0.8 < factor < 1.25:
+        interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+        crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=interp)
+    h, w = crop.shape
+    if w < h:
+        left = (h - w) // 2
+        crop = cv2.copyMakeBorder(crop, 0, 0, left, h - w - left, cv2.BORDER_CONSTANT, value=255)
+    return crop
+
+
+def find_ink(gray: np.ndarray, box: Box, *, rule_px: int) -> Ink | None:
+    """The ink inside a cell with rules and specks removed, or None if the cell is blank."""
+    inset = rule_px + max(2, box.height // 10)
+    x0, y0 = box.x + inset, box.y + inset
+    x1, y1 = box.right - inset, box.bottom - inset
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    cell = gray[y0:y1, x0:x1]
+    binary = _binarise(cell)
+    binary = _remove_rule_remnants(binary)
+    keep = _text_components(binary, cell_height=box.height)
+    if keep is None:
+        return None
+    return _ink_from_mask(cell, binary, keep)
+
+
+def _binarise(cell: np.ndarray) -> np.ndarray:
+    """Ink = 255. Otsu, guarded: a nearly white cell has no threshold worth trusting."""
+    if int(cell.min()) > 160:
+        return np.zeros_like(cell)
+    _, binary = cv2.threshold(cell, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    binary[cell > 200] = 0
+    return binary
+
+
+def _remove_rule_remnants(binary: np.ndarray) -> np.ndarray:
+    """Drop what is left of the table rules inside the crop.
+
+    The grid's edges are exact to a pixel or two, so a sliver of a rule can remain
+    along a crop's border; Tesseract then reads "0" as "0)" or "1" as "|". Slivers
+    are thin components touching a border and lying along it, or long straight
+    strokes near the top and bottom (not across the middle, where a strike-through
+    must survive to be recognised).
+    """
+    h, w = binary.shape
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    out = binary.copy()
+    thin = max(3, int(0.12 * h))
+    for i in range(1, n):
+        x, y, cw, ch, _ = stats[i]
+        at_side = x == 0 or x + cw >= w
+        at_edge = y == 0 or y + ch >= h
+        is_vertical_sliver = at_side and cw <= thin and ch >= 0.3 * h
+        is_horizontal_sliver = at_edge and ch <= thin and cw >= 0.3 * w
+        if is_vertical_sliver or is_horizontal_sliver:
+            out[labels == i] = 0
+    long_h = np.ones((1, max(8, int(w * 0.8))), np.uint8)
+    horizontal = cv2.morphologyEx(out, cv2.MORPH_OPEN, long_h)
+    edge = max(2, h // 5)
+    horizontal[edge : h - edge] = 0
+    out[horizontal > 0] = 0
+    return out
+
+
+def _text_components(binary: np.ndarray, *, cell_height: int) -> np.ndarray | None:
+    """Mask of components that are writing; None when there are none.
+
+    Specks (dust, fax noise) are small in both directions and are dropped unless
+    they sit inside the writing (a thousands dot, a comma). A dash, which means zero,
+    is small in height but long: it must survive, or a zero becomes a blank.
+    """
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    min_size = max(3, int(cell_height * SPECK_FRACTION))
+    widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    is_glyph = (heights >= min_size) | (widths >= 1.5 * min_size)
+    is_dash = (widths >= 0.8 * min_size) & (widths >= 2.5 * heights)
+    keep = is_glyph | is_dash
+    keep[0] = False
+    if not keep.any():
+        return None
+    xs, ys = stats[keep, cv2.CC_STAT_LEFT], stats[keep, cv2.CC_STAT_TOP]
+    x0, x1 = xs.min() - min_size, (xs + widths[keep]).max() + min_size
+    y0, y1 = ys.min(), (ys + heights[keep]).max()
+    cx = stats[:, cv2.CC_STAT_LEFT] + widths / 2
+    cy = stats[:, cv2.CC_STAT_TOP] + heights / 2
+    inside = (cx >= x0) & (cx <= x1) & (cy >= y0) & (cy <= y1)
+    keep |= inside
+    keep[0] = False
+    return keep[labels]
+
+
+def _ink_from_mask(cell: np.ndarray, binary: np.ndarray, keep: np.ndarray) -> Ink:
+    mask = (binary > 0) & keep
+    ys, xs = np.nonzero(mask)
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    struck, mask = _drop_struck(mask[y0:y1, x0:x1])
+    if struck == "only":
+        return Ink(
+            crop=np.zeros((1, 1), np.uint8), is_dash=False, is_x=False, is_bar=False, struck="only"
+        )
+    ys, xs = np.nonzero(mask)
+    crop = _render_crop(cell[y0:y1, x0:x1], mask, xs, ys)
+    h, w = crop.shape
+    single = _single_blob(mask)
+    is_dash = single and w >= DASH_MIN_ASPECT * h and h <= 0.35 * cell.shape[0]
+    is_bar = single and h >= BAR_MIN_ASPECT * w
+    return Ink(crop=crop, is_dash=is_dash, is_x=False, is_bar=is_bar, struck=struck)
+
+
+def _render_crop(cell: np.ndarray, mask: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Ink on clean white, full contrast, tight around what is left."""
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    region = cell[y0:y1, x0:x1].astype(np.float32)
+    m = mask[y0:y1, x0:x1]
+    dark = float(np.percentile(region[m], 10)) if m.any() else 0.0
+    stretched = np.clip((region - dark) / max(1.0, 200.0 - dark) * 255, 0, 255)
+    dilated = cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    stretched[~dilated] = 255
+    return stretched.astype(np.uint8)
+
+
+def _single_blob(mask: np.ndarray) -> bool:
+    n, _ = cv2.connectedComponents(mask.astype(np.uint8))
+    return n == 2
+
+
+def _drop_struck(mask: np.ndarray) -> tuple[str, np.ndarray]:
+    """Find a strike-through line; drop the group of ink it crosses.
+
+    A strike is one thin straight stroke across the middle of a group, at least as
+    wide as the group and wider than the group is tall: the bars of 4, 7 or 2 are
+    shorter than the digit or sit at its top or bottom. Returns ("", mask) when
+    nothing is struck, ("corrected", rest) when other ink remains beside the struck
+    group (the correction), ("only", mask) when the struck number is all there is.
+    """
+    h, w = mask.shape
+    if h < 6 or w < 6:
+        return "", mask
+    groups = _ink_groups(mask)
+    for gx0, gx1 in groups:
+        if _is_struck(mask[:, gx0:gx1]):
+            rest = mask.copy()
+            rest[:, gx0:gx1] = False
+            return ("corrected", rest) if rest.any() and len(groups) > 1 else ("only", mask)
+    return "", mask
+
+
+def _is_struck(group: np.ndarray) -> bool:
+    rows = np.flatnonzero(group.any(axis=1))
+    if len(rows) == 0:
+        return False
+    top, bottom = int(rows[0]), int(rows[-1])
+    gh, gw = bottom - top + 1, group.shape[1]
+    if gw < 1.0 * gh:
+        return False
+    kernel = np.ones((1, max(6, int(gw * STRIKE_MIN_WIDTH))), np.uint8)
+    line = cv2.morphologyEx(group.astype(np.uint8) * 255, cv2.MORPH_OPEN, kernel)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(line, connectivity=8)
+    for i in range(1, n):
+        _, y, lw, lh, _ = stats[i]
+        centre = y + lh / 2
+        is_thin = lh <= max(3, 0.25 * gh)
+        is_middle = top + 0.25 * gh < centre < bottom - 0.25 * gh
+        if is_thin and is_middle and lw >= 0.85 * gw:
+            return True
+    return False
+
+
+def _ink_groups(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Column ranges of ink separated by gaps wider than about one character."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    h = mask.shape[0]
+    gap = max(4, int(h * 0.6))
+    groups: list[tuple[int, int]] = []
+    start = prev = int(cols[0])
+    for c in cols[1:]:
+        if c - prev > gap:
+            groups.append((start, prev + 1))
+            start = int(c)
+        prev = int(c)
+    groups.append((start, prev + 1))
+    return groups

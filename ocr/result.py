@@ -1,0 +1,38 @@
+"""The public JSON shape of an extraction (the CLI contract; the API reuses it).
+
+``{"layout", "files", "pages", "seconds", "fields": [...], "warnings": [...]}`` with
+exactly one field entry per (row_key, field) of the layout, ``value`` an int or null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ocr.types import Extraction, Reading
+
+
+def reading_json(reading: Reading) -> dict[str, object]:
+    return {
+        "row_key": reading.row_key,
+        "field": reading.field,
+        "value": reading.value,
+        "text": reading.text,
+        "confidence": round(reading.confidence, 4),
+        "flagged": reading.flagged,
+        "reasons": list(reading.reasons),
+        "page": None if reading.page_index is None else reading.page_index + 1,
+        "box": None if reading.box is None else reading.box.as_list(),
+    }
+
+
+def extraction_json(
+    extraction: Extraction, *, files: Sequence[str], seconds: float
+) -> dict[str, object]:
+    return {
+        "layout": extraction.layout_id,
+        "files": list(files),
+        "pages": extraction.pages,
+        "seconds": round(seconds, 3),
+        "fields": [reading_json(r) for r in extraction.readings],
+        "warnings": list(extraction.warnings),
+    }

@@ -1,0 +1,1 @@
+"""formscan service: command line, and (later) the web API around the ``ocr`` engine."""
