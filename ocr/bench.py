@@ -124,7 +124,7 @@ def run_system(
         started = time.perf_counter()
         try:
             result = extractor(case.files, case.layout)
-            error = None
+            error = str(result["error"]) if result.get("error") else None
         except OcrError as exc:
             result, error = {"fields": [], "pages": len(case.files)}, f"{exc.code}: {exc.message}"
         got = {

@@ -77,7 +77,7 @@ class TooManyPagesError(InputError):
 
 class ImageTooLargeError(InputError):
     code = "image_too_large"
-    fix = "Scan at 200-300 dpi; a page needs no more than about 35 megapixels."
+    fix = "Scan or export the page at 200-300 dpi (an A4 page is then 4-9 megapixels)."
 
 
 class TableNotFoundError(InputError):

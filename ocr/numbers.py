@@ -52,7 +52,7 @@ OCR_SUBSTITUTION = "ocr_substitution"
 MAX_DIGITS = 18
 
 # Characters that rules and borders leave at the ends of a cell's text.
-_BORDER_CHARS = "'\"`|_:;[]‘’“”\\"
+_BORDER_CHARS = "'\"`|_:;[]()‘’“”\\"
 # Trailing marks that end a sentence ("500.000 đồng.") but never end a whole number.
 _TRAILING_MARKS = ".,"
 # Currency words, longest first so "đồng" is not read as "đ" + "ồng".

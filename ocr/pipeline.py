@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 HEADER_ROWS = 4
 # Fewer matched rows than this share of the layout's rows means another form.
 MIN_MATCHED_SHARE = 0.25
+# Reasons that only explain a low confidence; alone they do not send a reading to
+# review (the calibrated confidence already accounts for them).
+EXPLANATORY_REASONS = frozenset({"reads_disagree", "ocr_substitution"})
 # When a single-value field is filled in both sub-columns, the doubt costs this much.
 BOTH_FILLED_CONFIDENCE = 0.3
 
@@ -160,7 +163,7 @@ def _read_fields(
     for page_index, reqs in requests.items():
         table = by_page[page_index]
         engine = reader or (TextLayerReader() if table.page.has_text_layer else TesseractReader())
-        texts = engine.read_cells(table.page, [r[3] for r in reqs], rule_px=table.grid.rule_px)
+        texts = engine.read_cells(table.page, [r[3] for r in reqs], grid=table.grid)
         for (row_key, field, col_key, box), text in zip(reqs, texts, strict=True):
             cells.setdefault((row_key, field), []).append((col_key, box, page_index, text))
     return [
@@ -227,16 +230,21 @@ def _finish(
     reasons: list[str],
     where: tuple[int, Box, str],
 ) -> Reading:
+    is_doubtful = confidence < layout.review.min_confidence
     if value is None:
         status = ReadingStatus.UNREADABLE
         if "unreadable" not in reasons:
             reasons.append("unreadable")
-    elif confidence < layout.review.min_confidence or reasons:
+    elif is_doubtful:
         status = ReadingStatus.NEEDS_REVIEW
-        if confidence < layout.review.min_confidence:
-            reasons.append("low_confidence")
+        reasons.insert(0, "low_confidence")
+    elif any(r not in EXPLANATORY_REASONS for r in reasons):
+        status = ReadingStatus.NEEDS_REVIEW
     else:
         status = ReadingStatus.OK
+    if status is ReadingStatus.OK or (not is_doubtful and value is not None):
+        # Explanations of a low confidence are noise on a reading that is trusted.
+        reasons = [r for r in reasons if r not in EXPLANATORY_REASONS]
     page_index, box, col_key = where
     return Reading(
         row_key=row.key,

@@ -14,31 +14,46 @@ may pass any object with the same method.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import cv2
 import numpy as np
 
+from ocr.confidence import (
+    BLANK,
+    DASH,
+    LONE_STROKE,
+    TEXT_LAYER,
+    TWO_READS_AGREE,
+    TWO_READS_DISAGREE,
+    UNPARSED,
+    Evidence,
+    probability,
+)
 from ocr.mosaic import build_mosaic, words_by_band
 from ocr.numbers import parse_number
 from ocr.tesseract import DIGITS_LANG, ocr_words
-from ocr.types import Box, CellText, Page, Word
+from ocr.types import Box, CellText, Grid, Page, Word
 
 # Characters a value cell may hold. Without the whitelist Tesseract reads a lone "0"
 # as "0)" and a "1" as "|"; "x" (meaning none) is recognised by shape instead.
 DIGIT_WHITELIST = "0123456789.,-"
 # Crops are scaled so the ink is this tall: Tesseract's LSTM reads best at ~30 px text.
 TARGET_INK_HEIGHT_PX = 30
-# Ink components smaller than this share of the cell height are specks (fax noise, dust).
+# The second look uses another height and bolder strokes, so that its errors are
+# not the first look's errors.
+SECOND_INK_HEIGHT_PX = 42
+# Grey levels between paper and the darkest pixel below which a cell holds no ink.
+MIN_INK_CONTRAST = 40
+# Ink components smaller than this share of a one-line row's height are specks (fax
+# noise, dust); digits are about half a row tall.
 SPECK_FRACTION = 0.12
 # A horizontal stroke at least this share of a group's width, lying in its middle
 # band, is a strike-through.
 STRIKE_MIN_WIDTH = 0.7
-# A lone upright stroke at least this many times taller than wide reads as "1", with
-# this confidence (measured on the samples; see docs/benchmarks.md).
+# A lone upright stroke at least this many times taller than wide reads as "1".
 BAR_MIN_ASPECT = 2.2
-BAR_CONFIDENCE = 0.9
 # A dash ("none") is a flat component at least this many times wider than tall.
 DASH_MIN_ASPECT = 2.2
 
@@ -46,7 +61,7 @@ DASH_MIN_ASPECT = 2.2
 class Reader(Protocol):
     """Reads the value cells of one page: one CellText per box, in order."""
 
-    def read_cells(self, page: Page, boxes: Sequence[Box], *, rule_px: int) -> list[CellText]: ...
+    def read_cells(self, page: Page, boxes: Sequence[Box], *, grid: Grid) -> list[CellText]: ...
 
 
 @dataclass(frozen=True)
@@ -61,20 +76,30 @@ class Ink:
 
 
 class TesseractReader:
-    """Reads scanned cells with Tesseract, one mosaic call per page."""
+    """Reads scanned cells with Tesseract: two looks per cell, one mosaic call per look.
 
-    def read_cells(self, page: Page, boxes: Sequence[Box], *, rule_px: int) -> list[CellText]:
-        inks = [find_ink(page.image, box, rule_px=rule_px) for box in boxes]
-        to_ocr = [i for i, ink in enumerate(inks) if ink is not None and _needs_ocr(ink)]
-        texts = _ocr_crops([_scaled(inks[i].crop) for i in to_ocr])  # type: ignore[union-attr]
-        by_index = dict(zip(to_ocr, texts, strict=True))
-        return [_cell_text(ink, by_index.get(i)) for i, ink in enumerate(inks)]
+    The first look is the grey crop at ``TARGET_INK_HEIGHT_PX``; the second the
+    same ink, bolder, at ``SECOND_INK_HEIGHT_PX``. Agreement on the value is the main
+    evidence for confidence (``ocr.confidence``).
+    """
+
+    def read_cells(self, page: Page, boxes: Sequence[Box], *, grid: Grid) -> list[CellText]:
+        row_px = grid.typical_row_px
+        inks = [find_ink(page.image, box, rule_px=grid.rule_px, row_px=row_px) for box in boxes]
+        to_ocr = [i for i, ink in enumerate(inks) if isinstance(ink, Ink) and _needs_ocr(ink)]
+        crops = [inks[i].crop for i in to_ocr]  # type: ignore[union-attr]
+        first = _ocr_crops([_scaled(c, TARGET_INK_HEIGHT_PX) for c in crops], whitelist=None)
+        second = _ocr_crops(
+            [_bolder(_scaled(c, SECOND_INK_HEIGHT_PX)) for c in crops], whitelist=DIGIT_WHITELIST
+        )
+        looks = dict(zip(to_ocr, zip(first, second, strict=True), strict=True))
+        return [_cell_text(ink, looks.get(i)) for i, ink in enumerate(inks)]
 
 
 class TextLayerReader:
     """Reads cells from a born-digital PDF's text layer: exact text, full confidence."""
 
-    def read_cells(self, page: Page, boxes: Sequence[Box], *, rule_px: int) -> list[CellText]:
+    def read_cells(self, page: Page, boxes: Sequence[Box], *, grid: Grid) -> list[CellText]:
         words = page.words or ()
         return [_text_layer_cell(words_in_box(words, box)) for box in boxes]
 
@@ -102,13 +127,15 @@ def words_in_box(words: Sequence[Word], box: Box) -> list[Word]:
 def _text_layer_cell(words: list[Word]) -> CellText:
     text = " ".join(w.text for w in words)
     parsed = parse_number(text)
-    confidence = 1.0 if parsed.is_valid else 0.0
+    score = 1.0 if parsed.is_valid else 0.0
     return CellText(
         text=text,
         value=parsed.value,
-        confidence=confidence,
+        confidence=score,
         reasons=tuple(parsed.reasons),
         has_ink=not parsed.is_blank,
+        bucket=TEXT_LAYER,
+        score=score,
     )
 
 
@@ -116,30 +143,70 @@ def _needs_ocr(ink: Ink) -> bool:
     return not (ink.is_dash or ink.is_x) and ink.struck != "only"
 
 
-def _cell_text(ink: Ink | None, ocr: tuple[str, float] | None) -> CellText:
-    if ink is None:
-        return CellText(text="", value=None, confidence=0.99, has_ink=False)
+def _cell_text(
+    ink: Ink | Blank, looks: tuple[tuple[str, float], tuple[str, float]] | None
+) -> CellText:
+    if isinstance(ink, Blank):
+        return _with_evidence(
+            CellText(text="", value=None, confidence=0.0, has_ink=False),
+            Evidence(BLANK, ink.score),
+        )
     if ink.is_dash or ink.is_x:
-        return CellText(text="-" if ink.is_dash else "x", value=0, confidence=0.9)
+        text = "-" if ink.is_dash else "x"
+        return _with_evidence(CellText(text=text, value=0, confidence=0.0), Evidence(DASH, 1.0))
     if ink.struck == "only":
-        return CellText(text="", value=None, confidence=0.0, reasons=("struck_through",))
-    text, confidence = ocr if ocr is not None else ("", 0.0)
+        return CellText(
+            text="", value=None, confidence=0.0, reasons=("struck_through",), bucket=UNPARSED
+        )
+    (text, conf), (text_b, conf_b) = looks if looks is not None else (("", 0.0), ("", 0.0))
     if ink.is_bar and not any(ch.isdigit() for ch in text):
         # Tesseract drops a lone "1" as a stray stroke; alone in a number cell, an
         # upright bar is a one.
-        text, confidence = "1", BAR_CONFIDENCE
-    parsed = parse_number(text)
-    reasons = list(parsed.reasons)
-    if ink.struck == "corrected":
-        reasons.append("corrected_on_paper")
-    if not text:
-        reasons.append("unreadable")
-    if not parsed.is_valid or parsed.is_blank:
-        return CellText(text=text, value=None, confidence=0.0, reasons=tuple(reasons))
-    return CellText(text=text, value=parsed.value, confidence=confidence, reasons=tuple(reasons))
+        return _with_evidence(
+            CellText(text="1", value=1, confidence=0.0), Evidence(LONE_STROKE, 1.0)
+        )
+    return _from_looks(ink, (text, conf), (text_b, conf_b))
 
 
-def _ocr_crops(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+def _from_looks(ink: Ink, first: tuple[str, float], second: tuple[str, float]) -> CellText:
+    """Combine the free look and the digits-only look into one value with its evidence.
+
+    The free look is preferred: it can see a "đ" or a stray mark for what it is,
+    where the digits-only look must turn everything into digits. The digits-only
+    look stands in when the free one cannot be parsed.
+    """
+    parsed = [parse_number(first[0]), parse_number(second[0])]
+    usable = [i for i in (0, 1) if parsed[i].is_valid and not parsed[i].is_blank]
+    reasons: list[str] = ["corrected_on_paper"] if ink.struck == "corrected" else []
+    if not usable:
+        reasons += [*parsed[0].reasons, "unreadable"]
+        return CellText(
+            text=first[0] or second[0],
+            value=None,
+            confidence=0.0,
+            reasons=tuple(dict.fromkeys(reasons)),
+            bucket=UNPARSED,
+        )
+    chosen = usable[0]
+    other = 1 - chosen
+    text, value = (first, second)[chosen][0], parsed[chosen].value
+    agree = parsed[other].is_valid and parsed[other].value == value
+    score = min(first[1], second[1]) if agree else (first, second)[chosen][1]
+    reasons += parsed[chosen].reasons
+    if not agree:
+        reasons.append("reads_disagree")
+    evidence = Evidence(TWO_READS_AGREE if agree else TWO_READS_DISAGREE, score)
+    cell = CellText(text=text, value=value, confidence=0.0, reasons=tuple(reasons))
+    return _with_evidence(cell, evidence)
+
+
+def _with_evidence(cell: CellText, evidence: Evidence) -> CellText:
+    return replace(
+        cell, confidence=probability(evidence), bucket=evidence.bucket, score=evidence.score
+    )
+
+
+def _ocr_crops(crops: list[np.ndarray], *, whitelist: str | None) -> list[tuple[str, float]]:
     """Read all crops in one Tesseract call; per crop its text and the weakest digit's confidence.
 
     The confidence is taken over digits only: a doubtful thousands separator does
@@ -148,7 +215,7 @@ def _ocr_crops(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     if not crops:
         return []
     mosaic = build_mosaic(crops)
-    words = ocr_words(mosaic.image, lang=DIGITS_LANG, psm=6, whitelist=DIGIT_WHITELIST)
+    words = ocr_words(mosaic.image, lang=DIGITS_LANG, psm=6, whitelist=whitelist)
     result = []
     for band in words_by_band(mosaic, words):
         text = " ".join(w.text for w in band)
@@ -166,14 +233,14 @@ def _digit_confidence(words: Sequence[Word]) -> float:
     return min((w.confidence for w in words), default=0.0)
 
 
-def _scaled(crop: np.ndarray) -> np.ndarray:
-    """Scale to the target text height and pad narrow crops to at least a square.
+def _scaled(crop: np.ndarray, height_px: int) -> np.ndarray:
+    """Scale to a text height and pad narrow crops to at least a square.
 
     A lone "1" is a sliver a few pixels wide; Tesseract drops such slivers as noise
     unless they sit in a box of normal proportions.
     """
     h = crop.shape[0]
-    factor = TARGET_INK_HEIGHT_PX / max(1, h)
+    factor = height_px / max(1, h)
     if not 0.8 < factor < 1.25:
         interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
         crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=interp)
@@ -184,29 +251,62 @@ def _scaled(crop: np.ndarray) -> np.ndarray:
     return crop
 
 
-def find_ink(gray: np.ndarray, box: Box, *, rule_px: int) -> Ink | None:
-    """The ink inside a cell with rules and specks removed, or None if the cell is blank."""
-    inset = rule_px + max(2, box.height // 10)
+def _bolder(crop: np.ndarray) -> np.ndarray:
+    """Thicker strokes (a grey-level erosion of the white background)."""
+    return cv2.erode(crop, np.ones((2, 2), np.uint8))
+
+
+@dataclass(frozen=True)
+class Blank:
+    """A cell judged empty; ``score`` is lower the more faint marks it holds."""
+
+    score: float
+
+
+def find_ink(gray: np.ndarray, box: Box, *, rule_px: int, row_px: int) -> Ink | Blank:
+    """The ink inside a cell with rules and specks removed, or Blank.
+
+    Sizes are judged against ``row_px``, the page's typical one-line row height, not
+    against this cell: a cell made tall by a wrapped label holds digits of the same
+    size as any other.
+    """
+    row_px = row_px or box.height
+    inset = rule_px + max(2, min(box.height, row_px) // 10)
     x0, y0 = box.x + inset, box.y + inset
     x1, y1 = box.right - inset, box.bottom - inset
     if x1 - x0 < 4 or y1 - y0 < 4:
-        return None
+        return Blank(score=0.5)
     cell = gray[y0:y1, x0:x1]
     binary = _binarise(cell)
     binary = _remove_rule_remnants(binary)
-    keep = _text_components(binary, cell_height=box.height)
+    keep = _text_components(binary, row_px=row_px)
     if keep is None:
-        return None
+        return Blank(score=_blank_score(cell, binary))
     return _ink_from_mask(cell, binary, keep)
 
 
 def _binarise(cell: np.ndarray) -> np.ndarray:
-    """Ink = 255. Otsu, guarded: a nearly white cell has no threshold worth trusting."""
-    if int(cell.min()) > 160:
+    """Ink = 255, by Otsu relative to the cell's own paper brightness.
+
+    Blurred or faint digits can be light grey; what matters is their contrast with
+    the paper around them, not an absolute level. Without enough contrast there is
+    no ink at all.
+    """
+    paper = float(np.percentile(cell, 90))
+    darkest = float(cell.min())
+    if paper - darkest < MIN_INK_CONTRAST:
         return np.zeros_like(cell)
     _, binary = cv2.threshold(cell, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    binary[cell > 200] = 0
+    binary[cell > paper - MIN_INK_CONTRAST / 2] = 0
     return binary
+
+
+def _blank_score(cell: np.ndarray, binary: np.ndarray) -> float:
+    """How surely a cell with no writing is blank: 1 for clean paper, less with marks left."""
+    paper = float(np.percentile(cell, 90))
+    contrast = paper - float(cell.min())
+    marks = float((binary > 0).mean())
+    return max(0.0, 1.0 - contrast / 255.0 - 20.0 * marks)
 
 
 def _remove_rule_remnants(binary: np.ndarray) -> np.ndarray:
@@ -238,7 +338,7 @@ def _remove_rule_remnants(binary: np.ndarray) -> np.ndarray:
     return out
 
 
-def _text_components(binary: np.ndarray, *, cell_height: int) -> np.ndarray | None:
+def _text_components(binary: np.ndarray, *, row_px: int) -> np.ndarray | None:
     """Mask of components that are writing; None when there are none.
 
     Specks (dust, fax noise) are small in both directions and are dropped unless
@@ -246,10 +346,10 @@ def _text_components(binary: np.ndarray, *, cell_height: int) -> np.ndarray | No
     is small in height but long: it must survive, or a zero becomes a blank.
     """
     _, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    min_size = max(3, int(cell_height * SPECK_FRACTION))
+    min_size = max(3, int(row_px * SPECK_FRACTION))
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     is_glyph = (heights >= min_size) | (widths >= 1.5 * min_size)
-    is_dash = (widths >= 0.8 * min_size) & (widths >= 2.5 * heights)
+    is_dash = (widths >= 0.7 * min_size) & (widths >= 2.0 * heights)
     keep = is_glyph | is_dash
     keep[0] = False
     if not keep.any():

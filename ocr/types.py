@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 
 import numpy as np
 
@@ -89,6 +90,12 @@ class Grid:
     def n_cols(self) -> int:
         return max(0, len(self.col_edges_px) - 1)
 
+    @property
+    def typical_row_px(self) -> int:
+        """Median row height: the height of a one-line row, the page's unit of scale."""
+        heights = sorted(b - a for a, b in pairwise(self.row_edges_px))
+        return heights[len(heights) // 2] if heights else 0
+
     def cell_box(self, row: int, col: int, *, col_end: int | None = None) -> Box:
         """Box of grid cell (row, col), or of columns col..col_end-1 merged."""
         last = col + 1 if col_end is None else col_end
@@ -113,6 +120,8 @@ class CellText:
     confidence: float
     reasons: tuple[str, ...] = ()
     has_ink: bool = True
+    bucket: str = ""  # the kind of evidence (see ocr.confidence) and its raw score
+    score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,8 @@ class Reading:
     page_index: int | None = None
     box: Box | None = None
     column_key: str | None = None
+    bucket: str = ""  # evidence behind ``confidence`` (see ocr.confidence)
+    score: float = 0.0
 
     @property
     def flagged(self) -> bool:

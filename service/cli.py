@@ -2,6 +2,8 @@
 
 ``formscan extract FILE... --layout ID [--json OUT] [--debug-dir DIR]`` reads the files
 as the pages of one submission and prints the extraction JSON (see ``ocr.result``).
+``formscan layouts`` lists the layouts; ``formscan layouts --schema`` prints the JSON
+Schema of the layout format, from which ``layouts/schema.json`` is generated.
 Exit status: 0 when the document was processed (even with flagged fields), 2 for a
 usage error, 3 for a document that cannot be read (the message names the problem
 and the fix), 4 for a broken installation or layout.
@@ -69,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=_run_bench)
 
     layouts = sub.add_parser("layouts", help="list the available layouts")
+    layouts.add_argument(
+        "--schema",
+        action="store_true",
+        help="print the JSON Schema of the layout format instead (layouts/schema.json)",
+    )
     layouts.set_defaults(run=_run_layouts)
     return parser
 
@@ -97,6 +104,11 @@ def _run_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def layout_schema_text(schema: dict[str, object]) -> str:
+    """The text of ``layouts/schema.json``: key order kept (it follows the model), UTF-8."""
+    return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     from ocr.bench import run_bench
 
@@ -106,8 +118,11 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _run_layouts(args: argparse.Namespace) -> int:
-    from ocr.layout import available_layouts, load_layout
+    from ocr.layout import available_layouts, layout_json_schema, load_layout
 
+    if args.schema:
+        sys.stdout.write(layout_schema_text(layout_json_schema()))
+        return 0
     for layout_id in available_layouts():
         layout = load_layout(layout_id)
         sys.stdout.write(

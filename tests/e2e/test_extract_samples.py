@@ -67,9 +67,23 @@ def test_cli_extract_writes_contract_json(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     files = [str(p) for p in sample_files("typed-two-page-jpgs-no-repeated-header")]
     proc = subprocess.run(
-        [sys.executable, "-m", "service.cli", "extract", *files, "--layout",
-         "llw-summary-2022", "--json", str(out), "--debug-dir", str(tmp_path / "debug")],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "extract",
+            *files,
+            "--layout",
+            "llw-summary-2022",
+            "--json",
+            str(out),
+            "--debug-dir",
+            str(tmp_path / "debug"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text(encoding="utf-8"))
@@ -78,6 +92,15 @@ def test_cli_extract_writes_contract_json(tmp_path: Path) -> None:
     assert result["pages"] == 2
     assert result["seconds"] > 0
     assert len(result["fields"]) == 59
-    assert set(result["fields"][0]) == {"row_key", "field", "value", "text", "confidence",
-                                         "flagged", "reasons", "page", "box"}
+    assert set(result["fields"][0]) == {
+        "row_key",
+        "field",
+        "value",
+        "text",
+        "confidence",
+        "flagged",
+        "reasons",
+        "page",
+        "box",
+    }
     assert sorted(p.name for p in (tmp_path / "debug").iterdir()) == ["page-01.png", "page-02.png"]

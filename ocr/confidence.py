@@ -1,0 +1,147 @@
+"""Confidence as a probability: what evidence a reading has, and how often such evidence was right.
+
+Tesseract's own character confidences are not probabilities: on clean type they
+are ~0.99 whether or not the digit is right, and on handwriting or blurred photos a
+wrong digit can still score 0.95. Two things make them usable:
+
+1. **A second, independent look.** Every cell is read twice, from two renderings
+   (grey at one text height, binarised at another). Agreement on the *value* is
+   strong evidence; disagreement is a reason to ask a person.
+2. **Calibration.** Readings are put in buckets by the kind of evidence (two reads
+   agreeing, disagreeing, a blank cell, a dash, a lone stroke) and, within a bucket,
+   by the weaker read's confidence. ``formscan calibrate DIR`` measures, on samples
+   with ground truth, how often each bucket and score was right and stores the
+   curve (monotone, fitted by pool-adjacent-violators) in ``ocr/calibration.json``;
+   a reading's confidence is then the measured frequency.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+# Evidence buckets.
+TWO_READS_AGREE = "two_reads_agree"
+TWO_READS_DISAGREE = "two_reads_disagree"
+BLANK = "blank"
+DASH = "dash"
+LONE_STROKE = "lone_stroke"
+TEXT_LAYER = "text_layer"
+UNPARSED = "unparsed"
+
+# Before any calibration is measured, a bucket's score is used as is, except that
+# disagreeing reads are capped: two engines disagreeing is never "probably right".
+UNCALIBRATED_DISAGREE_CAP = 0.5
+# A curve step needs this many samples; fewer are merged with a neighbour, so that a
+# handful of lucky readings cannot claim certainty.
+MIN_STEP_SAMPLES = 25
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why we believe a cell's value: the bucket and a raw score in [0, 1]."""
+
+    bucket: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A monotone step function: score >= thresholds[i] -> probabilities[i]."""
+
+    thresholds: tuple[float, ...]
+    probabilities: tuple[float, ...]
+    samples: int
+
+    def __call__(self, score: float) -> float:
+        p = self.probabilities[0] if self.probabilities else score
+        for threshold, prob in zip(self.thresholds, self.probabilities, strict=True):
+            if score >= threshold:
+                p = prob
+        return p
+
+
+def probability(evidence: Evidence) -> float:
+    """The calibrated probability that a reading with this evidence is right."""
+    if evidence.bucket == TEXT_LAYER:
+        return evidence.score
+    curve = _curves().get(evidence.bucket)
+    if curve is not None:
+        return curve(evidence.score)
+    if evidence.bucket == TWO_READS_DISAGREE:
+        return min(evidence.score, UNCALIBRATED_DISAGREE_CAP)
+    return evidence.score
+
+
+@cache
+def _curves() -> dict[str, Curve]:
+    if not CALIBRATION_FILE.exists():
+        return {}
+    data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    return {
+        bucket: Curve(tuple(c["thresholds"]), tuple(c["probabilities"]), int(c["samples"]))
+        for bucket, c in data["buckets"].items()
+    }
+
+
+def fit_curve(observations: Sequence[tuple[float, bool]]) -> Curve:
+    """Monotone (non-decreasing) fit of P(right | score) by pool-adjacent-violators.
+
+    Blocks hold at least ``MIN_STEP_SAMPLES`` observations and use Laplace's rule
+    (right + 1) / (n + 2), so no step claims a certainty the data cannot show.
+    """
+    ordered = sorted(observations)
+    blocks: list[list[float]] = []  # [min_score, right, n]
+    for start in range(0, len(ordered), MIN_STEP_SAMPLES):
+        chunk = ordered[start : start + MIN_STEP_SAMPLES]
+        blocks.append([chunk[0][0], float(sum(ok for _, ok in chunk)), float(len(chunk))])
+    if len(blocks) > 1 and blocks[-1][2] < MIN_STEP_SAMPLES:
+        last = blocks.pop()
+        blocks[-1][1] += last[1]
+        blocks[-1][2] += last[2]
+    merged: list[list[float]] = []
+    for block in blocks:
+        merged.append(block)
+        while len(merged) > 1 and _rate(merged[-2]) >= _rate(merged[-1]):
+            top = merged.pop()
+            merged[-1][1] += top[1]
+            merged[-1][2] += top[2]
+    return Curve(
+        thresholds=tuple(round(b[0], 6) for b in merged),
+        probabilities=tuple(round(_rate(b), 4) for b in merged),
+        samples=len(ordered),
+    )
+
+
+def _rate(block: list[float]) -> float:
+    return (block[1] + 1) / (block[2] + 2)
+
+
+def write_calibration(
+    observations: Iterable[tuple[Evidence, bool]], *, source: str, path: Path = CALIBRATION_FILE
+) -> dict[str, Curve]:
+    """Fit one curve per bucket and store them; returns the curves."""
+    by_bucket: dict[str, list[tuple[float, bool]]] = {}
+    for evidence, ok in observations:
+        if evidence.bucket != TEXT_LAYER:
+            by_bucket.setdefault(evidence.bucket, []).append((evidence.score, ok))
+    curves = {bucket: fit_curve(obs) for bucket, obs in sorted(by_bucket.items())}
+    payload = {
+        "source": source,
+        "buckets": {
+            b: {
+                "thresholds": list(c.thresholds),
+                "probabilities": list(c.probabilities),
+                "samples": c.samples,
+            }
+            for b, c in curves.items()
+        },
+    }
+    path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    _curves.cache_clear()
+    return curves
