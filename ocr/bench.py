@@ -20,6 +20,7 @@ no confidence, so everything it returns counts as accepted.
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import sys
 import time
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ocr.errors import OcrError
+
+log = logging.getLogger(__name__)
 
 Extractor = Callable[[list[Path], str], dict[str, object]]
 
@@ -127,6 +130,9 @@ def run_system(
             error = str(result["error"]) if result.get("error") else None
         except OcrError as exc:
             result, error = {"fields": [], "pages": len(case.files)}, f"{exc.code}: {exc.message}"
+        except Exception as exc:  # a benchmark reports a crash per case and goes on
+            log.exception("internal error on %s", case.truth_path)
+            result, error = {"fields": [], "pages": len(case.files)}, f"internal_error: {exc!r}"
         got = {
             (f["row_key"], f["field"]): (f["value"], bool(f["flagged"]))  # type: ignore[index]
             for f in result["fields"]

@@ -29,12 +29,17 @@ MIN_ROTATION_DEG = 0.05
 MAX_SKEW_DEG = 15.0
 # A perspective quad smaller than this share of the page is a cell, not the table.
 MIN_TABLE_AREA_FRACTION = 0.12
+# Long rules of a flatbed scan agree in direction to ~0.05 deg; a phone photo's fan out
+# by half a degree or more. Between the two, a rotation is the safer correction.
+ROTATION_ONLY_MAX_SPREAD_DEG = 0.15
 # Corners that disagree with a plain rotation by more than this many degrees mean a
 # phone photo (keystone); below it a rotation is enough.
-KEYSTONE_MIN_DEG = 0.6
+KEYSTONE_MIN_DEG = 0.3
 # Within one table, perspective tilts rules by a few degrees at most; a segment
 # further off the median direction is a signature stroke or a seal arc.
 MAX_ANGLE_SPREAD_DEG = 4.0
+# A rule of the table's frame is at least this share of the longest rule's length.
+FRAME_MIN_LENGTH_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -106,9 +111,10 @@ def straighten(gray: np.ndarray) -> np.ndarray:
     segments = find_segments(gray)
     if len(segments.horizontal) == 0:
         return gray
-    quad = table_quad(segments, gray.shape)
-    if quad is not None and _is_keystoned(quad):
-        return warp_quad(gray, quad)
+    if not _is_rotation_only(segments):
+        quad = table_quad(segments, gray.shape)
+        if quad is not None and _is_keystoned(quad):
+            return warp_quad(gray, quad)
     angle = skew_angle_deg(segments)
     if abs(angle) < MIN_ROTATION_DEG or abs(angle) > MAX_SKEW_DEG:
         return gray
@@ -164,6 +170,31 @@ def _band_segments(mask: np.ndarray, *, min_length: int, horizontal: bool) -> np
             t0, t1 = (y - cy) / vy, (y + bh - cy) / vy
         segments.append((cx + t0 * vx, cy + t0 * vy, cx + t1 * vx, cy + t1 * vy))
     return np.array(segments, dtype=np.float64).reshape(-1, 4)
+
+
+def _is_rotation_only(segments: Segments) -> bool:
+    """True when all long rules share one direction and verticals are perpendicular to it.
+
+    A flatbed scan is at most rotated; perspective (a phone photo) makes rules fan
+    out. Deciding this first keeps a stray line from turning a rotation into a warp.
+    """
+    h_angles = _long_angles(segments.horizontal, vertical=False)
+    v_angles = _long_angles(segments.vertical, vertical=True)
+    if len(h_angles) < 3:
+        return True
+    spread = float(np.percentile(h_angles, 90) - np.percentile(h_angles, 10))
+    if len(v_angles) >= 2:
+        spread = max(spread, abs(float(np.median(h_angles)) - float(np.median(v_angles))))
+    return spread < ROTATION_ONLY_MAX_SPREAD_DEG
+
+
+def _long_angles(segs: np.ndarray, *, vertical: bool) -> np.ndarray:
+    if len(segs) == 0:
+        return np.zeros(0)
+    lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
+    long = segs[lengths >= 0.5 * lengths.max()]
+    angle = np.degrees(np.arctan2(long[:, 3] - long[:, 1], long[:, 2] - long[:, 0])) % 180
+    return angle - 90 if vertical else (angle + 90) % 180 - 90
 
 
 def skew_angle_deg(segments: Segments) -> float:
@@ -242,7 +273,11 @@ def _table_segments(segs: np.ndarray, *, axis: int, extent: int) -> np.ndarray:
     # Horizontal rules measured from 0 degrees, vertical ones from 90.
     angle = angle - 90 if axis == 0 else (angle + 90) % 180 - 90
     near = np.abs(angle - np.median(angle[inside])) < MAX_ANGLE_SPREAD_DEG
-    return segs[inside & near]
+    # The table's outer rules are among its longest; an underline or a signature
+    # stroke beyond the table is much shorter.
+    lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
+    long_enough = lengths >= FRAME_MIN_LENGTH_SHARE * lengths[inside & near].max(initial=0.0)
+    return segs[inside & near & long_enough]
 
 
 def _extreme_line(segs: np.ndarray, *, axis: int) -> tuple[np.ndarray, np.ndarray]:

@@ -95,11 +95,15 @@ def fit_curve(observations: Sequence[tuple[float, bool]]) -> Curve:
     Blocks hold at least ``MIN_STEP_SAMPLES`` observations and use Laplace's rule
     (right + 1) / (n + 2), so no step claims a certainty the data cannot show.
     """
-    ordered = sorted(observations)
-    blocks: list[list[float]] = []  # [min_score, right, n]
-    for start in range(0, len(ordered), MIN_STEP_SAMPLES):
-        chunk = ordered[start : start + MIN_STEP_SAMPLES]
-        blocks.append([chunk[0][0], float(sum(ok for _, ok in chunk)), float(len(chunk))])
+    ordered = sorted(observations, key=lambda o: o[0])
+    blocks: list[list[float]] = []  # [min_score, right, n, max_score]
+    for score, ok in ordered:
+        # Equal scores always share a block: a step cannot split what it cannot tell apart.
+        if not blocks or (blocks[-1][2] >= MIN_STEP_SAMPLES and score > blocks[-1][3]):
+            blocks.append([score, 0.0, 0.0, score])
+        blocks[-1][1] += ok
+        blocks[-1][2] += 1
+        blocks[-1][3] = score
     if len(blocks) > 1 and blocks[-1][2] < MIN_STEP_SAMPLES:
         last = blocks.pop()
         blocks[-1][1] += last[1]

@@ -20,31 +20,43 @@ from ocr.types import Box, Page
 # Label crops are scaled so a text line is about this tall (Tesseract reads
 # Vietnamese diacritics reliably from ~20 px x-height lines).
 TARGET_LINE_HEIGHT_PX = 34
-# Lines of a label are at most this many line heights wide after scaling (~45
-# letters); the rest of a long sentence adds time, not evidence.
-MAX_WIDTH_LINES = 28
-# Label lines read per row: two tell apart even labels that start alike
+# Tesseract's time grows with the number of letters it reads (~0.45 ms each on a
+# 2-core machine), so labels are read in two passes. First a prefix of every label:
+# one line, this many line heights wide (~20 letters) ...
+PREFIX_WIDTH_LINES = 10
+# ... then, only for rows whose prefix leaves a doubt, the label itself: up to this
+# many lines of this width, which tell apart even labels that begin alike
 # ("Bồi dưỡng nâng cao trình độ ...") in narrow columns.
 LABEL_LINES = 2
+MAX_WIDTH_LINES = 28
 
 
 def read_texts(
-    page: Page, boxes: Sequence[Box], *, line_height_px: int, max_lines: int | None = None
+    page: Page,
+    boxes: Sequence[Box],
+    *,
+    line_height_px: int,
+    max_lines: int | None = None,
+    max_width_lines: int = MAX_WIDTH_LINES,
 ) -> list[str]:
     """The text in each box: from the text layer when the page has one, else by OCR.
 
-    With ``max_lines``, OCR reads only that many lines from the top of each box: the
-    start of a label identifies its row, and Tesseract's time grows with the text.
+    With ``max_lines``, OCR reads only that many lines from the top of each box, and
+    never more than ``max_width_lines`` line heights of each line: the start of a
+    label identifies its row, and Tesseract's time grows with the text it reads.
     """
     if page.has_text_layer:
         words = page.words or ()
         return [" ".join(w.text for w in words_in_box(words, box)) for box in boxes]
+    if not boxes:
+        return []
     scale = min(1.0, TARGET_LINE_HEIGHT_PX / max(1, line_height_px))
+    max_width_px = int(max_width_lines * line_height_px * scale)
     crops = [
         _crop(page.image, box, scale=scale, line_px=line_height_px, max_lines=max_lines)
         for box in boxes
     ]
-    mosaic = build_mosaic(crops)
+    mosaic = build_mosaic([c[:, :max_width_px] for c in crops])
     words = ocr_words(mosaic.image, lang=LABELS_LANG, psm=6)
     return [" ".join(w.text for w in band) for band in words_by_band(mosaic, words)]
 
@@ -60,8 +72,7 @@ def _crop(
         region = _first_lines(region, lines=max_lines, line_px=line_px)
     if scale < 1.0:
         region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    max_w = MAX_WIDTH_LINES * TARGET_LINE_HEIGHT_PX
-    return region[:, :max_w]
+    return region
 
 
 def _first_lines(region: np.ndarray, *, lines: int, line_px: int) -> np.ndarray:

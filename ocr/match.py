@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -22,6 +23,10 @@ from ocr.types import Grid, MatchedRow
 
 # A row out of printed order is accepted only above this similarity.
 OUT_OF_ORDER_MIN_SIMILARITY = 0.88
+# A match is trusted without reading the whole label above this similarity, when no
+# other label comes within RIVAL_MARGIN of it.
+CONFIDENT_SIMILARITY = 0.85
+RIVAL_MARGIN = 0.08
 # Rows whose folded text is shorter than this carry no label (blank or numbers only).
 MIN_TEXT_LETTERS = 3
 # Extra credit, in similarity units, for a header text matching a column name; an
@@ -67,6 +72,44 @@ def match_rows(rows: Sequence[RowText], layout: Layout) -> tuple[list[MatchedRow
         for i, j in sorted(pairs)
     ]
     return matches, _extra_row_warnings(rows, observed, pairs)
+
+
+def uncertain_rows(
+    rows: Sequence[RowText], layout: Layout, matches: Sequence[MatchedRow]
+) -> list[int]:
+    """Indices of rows whose text is worth reading in full before trusting the match.
+
+    Rows are read first by a short prefix, and labels that begin alike ("Bồi dưỡng
+    nâng cao ...") cannot be told apart by it. A match is an *anchor* when it is
+    strong and no other label comes close. Between two consecutive anchors, rows are
+    certain when every one of them matched and their number equals the number of
+    layout rows between the anchors: order alone then decides, and it is right.
+    Everything else with text (unmatched rows, segments with a row deleted, added or
+    merged) is uncertain.
+    """
+    observed = [fold(strip_row_number(r.text)) for r in rows]
+    targets = [[fold(label) for label in row.labels] for row in layout.rows]
+    scores = _score_matrix(observed, targets)
+    index = {row.key: j for j, row in enumerate(layout.rows)}
+    position = {(r.page_index, r.grid_row): i for i, r in enumerate(rows)}
+    matched = {position[(m.page_index, m.grid_row)]: index[m.row_key] for m in matches}
+    anchors = sorted((i, j) for i, j in matched.items() if _is_anchor(scores, i, j))
+    bounds = [(-1, -1), *anchors, (len(rows), len(layout.rows))]
+    uncertain: list[int] = []
+    for (ia, ja), (ib, jb) in pairwise(bounds):
+        between = [
+            i for i in range(ia + 1, ib) if len(observed[i].replace(" ", "")) >= MIN_TEXT_LETTERS
+        ]
+        is_forced = len(between) == jb - ja - 1 and all(i in matched for i in between)
+        if not is_forced:
+            uncertain += between
+    return uncertain
+
+
+def _is_anchor(scores: np.ndarray, i: int, j: int) -> bool:
+    rivals = np.delete(scores[i], j)
+    best_rival = float(rivals.max()) if len(rivals) else 0.0
+    return bool(scores[i, j] >= CONFIDENT_SIMILARITY and best_rival < scores[i, j] - RIVAL_MARGIN)
 
 
 def _score_matrix(observed: list[str], targets: list[list[str]]) -> np.ndarray:

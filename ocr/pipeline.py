@@ -10,22 +10,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ocr.checks import apply_checks
 from ocr.clean import clean_page
 from ocr.errors import TableNotFoundError, WrongFormError
 from ocr.grid import detect_grid
-from ocr.labels import LABEL_LINES, estimate_line_height_px, read_texts
+from ocr.labels import (
+    LABEL_LINES,
+    MAX_WIDTH_LINES,
+    PREFIX_WIDTH_LINES,
+    estimate_line_height_px,
+    read_texts,
+)
 from ocr.layout import Layout, Row
-from ocr.match import RowText, label_column, map_columns, match_rows
+from ocr.match import RowText, label_column, map_columns, match_rows, uncertain_rows
 from ocr.read import Reader, TesseractReader, TextLayerReader
 from ocr.types import Box, CellText, Extraction, Grid, MatchedRow, Page, Reading, ReadingStatus
 
 log = logging.getLogger(__name__)
 
 # Header text is looked for in at most this many rows above the first matched row.
-HEADER_ROWS = 4
+HEADER_ROWS = 3
 # Fewer matched rows than this share of the layout's rows means another form.
 MIN_MATCHED_SHARE = 0.25
 # Reasons that only explain a low confidence; alone they do not send a reading to
@@ -46,11 +52,10 @@ def extract(pages: Sequence[Page], layout: Layout, *, reader: Reader | None = No
     """Read a submission's pages (already loaded, in order) against a layout."""
     cleaned = [clean_page(p) for p in pages]
     tables, warnings = _find_tables(cleaned)
-    row_texts = [t for table in tables for t in _row_texts(table)]
-    matches, extra = match_rows(row_texts, layout)
+    matches, extra, headers = _match_rows(tables, layout)
     warnings += extra
     _check_form(matches, layout)
-    columns = _map_all_columns(tables, matches, layout)
+    columns = _map_all_columns(tables, matches, headers, layout)
     readings = _read_fields(tables, matches, columns, layout, reader)
     readings = apply_checks(readings, layout)
     return Extraction(
@@ -84,13 +89,72 @@ def _label_box(table: _PageTable, row: int) -> Box:
     return table.grid.cell_box(row, table.label_col)
 
 
-def _row_texts(table: _PageTable) -> list[RowText]:
+def _match_rows(
+    tables: list[_PageTable], layout: Layout
+) -> tuple[list[MatchedRow], list[str], dict[tuple[int, int, int], str]]:
+    """Read label prefixes (and the top rows' header cells) once, match, then re-read in
+    full only the rows the prefixes leave uncertain, and match again."""
+    rows: list[RowText] = []
+    headers: dict[tuple[int, int, int], str] = {}
+    line_px: dict[int, int] = {}
+    for table in tables:
+        page_rows, page_headers, line_px[table.grid.page_index] = _read_prefixes(table)
+        rows += page_rows
+        headers.update(page_headers)
+    matches, warnings = match_rows(rows, layout)
+    doubtful = uncertain_rows(rows, layout, matches)
+    if doubtful:
+        rows = _reread_rows(tables, rows, doubtful, line_px)
+        matches, warnings = match_rows(rows, layout)
+    return matches, warnings, headers
+
+
+def _read_prefixes(
+    table: _PageTable,
+) -> tuple[list[RowText], dict[tuple[int, int, int], str], int]:
+    """One OCR call per page: every label's first line, and the cells of the top rows
+    right of the label column (where the header is, if the page has one)."""
     grid = table.grid
-    boxes = [_label_box(table, r) for r in range(grid.n_rows)]
-    sample = boxes[len(boxes) // 2]
-    line_px = estimate_line_height_px(table.page.image, sample)
-    texts = read_texts(table.page, boxes, line_height_px=line_px, max_lines=LABEL_LINES)
-    return [RowText(page_index=grid.page_index, grid_row=r, text=t) for r, t in enumerate(texts)]
+    labels = [_label_box(table, r) for r in range(grid.n_rows)]
+    line_px = estimate_line_height_px(table.page.image, labels[len(labels) // 2])
+    top = [
+        (r, c)
+        for r in range(min(HEADER_ROWS + 2, grid.n_rows))
+        for c in range(table.label_col + 1, grid.n_cols)
+    ]
+    boxes = labels + [grid.cell_box(r, c) for r, c in top]
+    texts = read_texts(
+        table.page, boxes, line_height_px=line_px, max_lines=1, max_width_lines=PREFIX_WIDTH_LINES
+    )
+    page = grid.page_index
+    rows = [
+        RowText(page_index=page, grid_row=r, text=t) for r, t in enumerate(texts[: grid.n_rows])
+    ]
+    headers = {(page, r, c): t for (r, c), t in zip(top, texts[grid.n_rows :], strict=True)}
+    return rows, headers, line_px
+
+
+def _reread_rows(
+    tables: list[_PageTable], rows: list[RowText], doubtful: list[int], line_px: dict[int, int]
+) -> list[RowText]:
+    """Replace the prefix of each doubtful row by its whole label (one call per page)."""
+    updated = list(rows)
+    for table in tables:
+        page = table.grid.page_index
+        mine = [i for i in doubtful if rows[i].page_index == page]
+        if not mine:
+            continue
+        boxes = [_label_box(table, rows[i].grid_row) for i in mine]
+        texts = read_texts(
+            table.page,
+            boxes,
+            line_height_px=line_px[page],
+            max_lines=LABEL_LINES,
+            max_width_lines=MAX_WIDTH_LINES,
+        )
+        for i, text in zip(mine, texts, strict=True):
+            updated[i] = replace(rows[i], text=text)
+    return updated
 
 
 def _check_form(matches: list[MatchedRow], layout: Layout) -> None:
@@ -102,40 +166,39 @@ def _check_form(matches: list[MatchedRow], layout: Layout) -> None:
 
 
 def _map_all_columns(
-    tables: list[_PageTable], matches: list[MatchedRow], layout: Layout
+    tables: list[_PageTable],
+    matches: list[MatchedRow],
+    headers: dict[tuple[int, int, int], str],
+    layout: Layout,
 ) -> dict[int, dict[str, int]]:
     """Column mapping per page; a page without a header inherits the previous page's."""
     result: dict[int, dict[str, int]] = {}
     previous: tuple[Grid, dict[str, int]] | None = None
     for table in tables:
+        page = table.grid.page_index
         first = min(
-            (m.grid_row for m in matches if m.page_index == table.grid.page_index),
-            default=table.grid.n_rows,
+            (m.grid_row for m in matches if m.page_index == page), default=table.grid.n_rows
         )
-        header = _header_texts(table, first)
+        header = _header_texts(table, headers, first)
         if not any(header.values()) and previous and previous[0].n_cols == table.grid.n_cols:
             mapping = dict(previous[1])
         else:
             mapping = map_columns(table.grid, header, layout, label_col=table.label_col)
-        result[table.grid.page_index] = mapping
+        result[page] = mapping
         previous = (table.grid, mapping)
     return result
 
 
-def _header_texts(table: _PageTable, first_body_row: int) -> dict[int, str]:
+def _header_texts(
+    table: _PageTable, headers: dict[tuple[int, int, int], str], first_body_row: int
+) -> dict[int, str]:
     """Text above the body in each column right of the label column."""
-    grid = table.grid
+    page = table.grid.page_index
     top = max(0, first_body_row - HEADER_ROWS)
-    if first_body_row <= 0:
-        return {}
-    cols = list(range(table.label_col + 1, grid.n_cols))
-    boxes = []
-    for c in cols:
-        b0 = grid.cell_box(top, c)
-        b1 = grid.cell_box(first_body_row - 1, c)
-        boxes.append(Box(b0.x, b0.y, b0.width, b1.bottom - b0.y))
-    texts = read_texts(table.page, boxes, line_height_px=34)
-    return dict(zip(cols, texts, strict=True))
+    return {
+        c: " ".join(headers.get((page, r, c), "") for r in range(top, first_body_row)).strip()
+        for c in range(table.label_col + 1, table.grid.n_cols)
+    }
 
 
 def _read_fields(

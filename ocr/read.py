@@ -243,7 +243,8 @@ def _scaled(crop: np.ndarray, height_px: int) -> np.ndarray:
     factor = height_px / max(1, h)
     if not 0.8 < factor < 1.25:
         interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
-        crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=interp)
+        size = (max(1, round(crop.shape[1] * factor)), max(1, round(h * factor)))
+        crop = cv2.resize(crop, size, interpolation=interp)
     h, w = crop.shape
     if w < h:
         left = (h - w) // 2
@@ -271,14 +272,17 @@ def find_ink(gray: np.ndarray, box: Box, *, rule_px: int, row_px: int) -> Ink | 
     size as any other.
     """
     row_px = row_px or box.height
-    inset = rule_px + max(2, min(box.height, row_px) // 10)
+    # Grid edges run along the rules' centres; a rule's width clears the rule with a
+    # margin for a slight tilt, and what is left of it is removed as slivers. A wider
+    # margin cuts digits that clerks align against the cell border.
+    inset = rule_px + 1
     x0, y0 = box.x + inset, box.y + inset
     x1, y1 = box.right - inset, box.bottom - inset
     if x1 - x0 < 4 or y1 - y0 < 4:
         return Blank(score=0.5)
     cell = gray[y0:y1, x0:x1]
     binary = _binarise(cell)
-    binary = _remove_rule_remnants(binary)
+    binary = _remove_rule_remnants(binary, row_px=row_px)
     keep = _text_components(binary, row_px=row_px)
     if keep is None:
         return Blank(score=_blank_score(cell, binary))
@@ -309,33 +313,47 @@ def _blank_score(cell: np.ndarray, binary: np.ndarray) -> float:
     return max(0.0, 1.0 - contrast / 255.0 - 20.0 * marks)
 
 
-def _remove_rule_remnants(binary: np.ndarray) -> np.ndarray:
+def _remove_rule_remnants(binary: np.ndarray, *, row_px: int) -> np.ndarray:
     """Drop what is left of the table rules inside the crop.
 
-    The grid's edges are exact to a pixel or two, so a sliver of a rule can remain
-    along a crop's border; Tesseract then reads "0" as "0)" or "1" as "|". Slivers
-    are thin components touching a border and lying along it, or long straight
-    strokes near the top and bottom (not across the middle, where a strike-through
-    must survive to be recognised).
+    The grid's edges are exact to a pixel or two, so slivers of the rules remain along
+    a crop's borders; Tesseract then reads "0" as "0)", a blank as "1" or "-". Three
+    passes: border lines that are mostly ink are cleared (rows near the top or bottom
+    over 60 % ink, columns near the sides over 85 %: a digit spans neither); long
+    straight runs in those bands too; then thin, line-like pieces still touching the
+    border. Strokes across the middle survive, so that a strike-through can still be
+    recognised.
     """
     h, w = binary.shape
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    thin = max(3, int(0.15 * row_px))
     out = binary.copy()
-    thin = max(3, int(0.12 * h))
-    for i in range(1, n):
-        x, y, cw, ch, _ = stats[i]
-        at_side = x == 0 or x + cw >= w
-        at_edge = y == 0 or y + ch >= h
-        is_vertical_sliver = at_side and cw <= thin and ch >= 0.3 * h
-        is_horizontal_sliver = at_edge and ch <= thin and cw >= 0.3 * w
-        if is_vertical_sliver or is_horizontal_sliver:
-            out[labels == i] = 0
-    long_h = np.ones((1, max(8, int(w * 0.8))), np.uint8)
-    horizontal = cv2.morphologyEx(out, cv2.MORPH_OPEN, long_h)
-    edge = max(2, h // 5)
-    horizontal[edge : h - edge] = 0
-    out[horizontal > 0] = 0
+    ink = out > 0
+    for band in (slice(0, thin), slice(h - thin, h)):
+        rows = np.flatnonzero(ink[band].mean(axis=1) >= 0.6) + (band.start or 0)
+        out[rows] = 0
+    for band in (slice(0, thin), slice(w - thin, w)):
+        cols = np.flatnonzero(ink[:, band].mean(axis=0) >= 0.85) + (band.start or 0)
+        out[:, cols] = 0
+    vertical = cv2.morphologyEx(out, cv2.MORPH_OPEN, np.ones((max(3, int(0.8 * h)), 1), np.uint8))
+    vertical[:, thin : w - thin] = 0
+    horizontal = cv2.morphologyEx(out, cv2.MORPH_OPEN, np.ones((1, max(3, int(0.4 * w))), np.uint8))
+    horizontal[thin : h - thin] = 0
+    out[(vertical > 0) | (horizontal > 0)] = 0
+    _drop_border_slivers(out, thin=thin)
     return out
+
+
+def _drop_border_slivers(binary: np.ndarray, *, thin: int) -> None:
+    """Remove, in place, line-like pieces that touch the crop's border."""
+    h, w = binary.shape
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    for k in range(1, n):
+        x, y, cw, ch, _ = stats[k]
+        touches = x == 0 or y == 0 or x + cw >= w or y + ch >= h
+        flat = ch <= thin and (y == 0 or y + ch >= h)
+        hairline = min(cw, ch) <= max(2, thin // 3)
+        if touches and (flat or hairline):
+            binary[labels == k] = 0
 
 
 def _text_components(binary: np.ndarray, *, row_px: int) -> np.ndarray | None:
@@ -378,7 +396,10 @@ def _ink_from_mask(cell: np.ndarray, binary: np.ndarray, keep: np.ndarray) -> In
     crop = _render_crop(cell[y0:y1, x0:x1], mask, xs, ys)
     h, w = crop.shape
     single = _single_blob(mask)
-    is_dash = single and w >= DASH_MIN_ASPECT * h and h <= 0.35 * cell.shape[0]
+    centre_y = (y0 + y1) / 2 / cell.shape[0]
+    is_dash = (
+        single and w >= DASH_MIN_ASPECT * h and h <= 0.35 * cell.shape[0] and 0.2 < centre_y < 0.8
+    )
     is_bar = single and h >= BAR_MIN_ASPECT * w
     return Ink(crop=crop, is_dash=is_dash, is_x=False, is_bar=is_bar, struck=struck)
 

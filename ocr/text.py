@@ -12,6 +12,9 @@ import unicodedata
 
 from rapidfuzz import fuzz
 
+# Observed texts this long may be a cut-off prefix (label prefixes are read ~20 letters
+# wide); shorter ones are taken as whole labels.
+MIN_PREFIX_LETTERS = 12
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 # Row numbers printed before a label ("1.", "1.1", "a)", "-", "IV.") are not label text.
 _LEADING_NUMBER = re.compile(
@@ -43,9 +46,10 @@ def prefix_similarity(observed: str, label: str) -> float:
     """Similarity when the observed text may be a cut-off start of the label.
 
     Long labels are sometimes cropped by narrow cells or lost at a page edge; the
-    first words still identify the row. Only used for observed texts of 15+ letters,
-    so short labels ("Tập thể") never match a longer one by prefix.
+    first words still identify the row. Only used for observed texts of
+    ``MIN_PREFIX_LETTERS`` or more, so that a short label read whole ("Tập thể")
+    never matches a longer one by prefix.
     """
-    if len(observed) < 15 or len(observed) >= len(label):
+    if len(observed) < MIN_PREFIX_LETTERS or len(observed) >= len(label):
         return similarity(observed, label)
     return max(similarity(observed, label), 0.97 * similarity(observed, label[: len(observed)]))

@@ -70,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, metavar="OUT", help="write per-case results here")
     bench.set_defaults(run=_run_bench)
 
+    calibrate = sub.add_parser(
+        "calibrate", help="fit confidence to measured accuracy on samples with ground truth"
+    )
+    calibrate.add_argument("directory", type=Path, metavar="DIR")
+    calibrate.add_argument("--limit", type=int, default=None, help="at most this many cases")
+    calibrate.add_argument(
+        "--dry-run", action="store_true", help="print the threshold table, write nothing"
+    )
+    calibrate.set_defaults(run=_run_calibrate)
+
     layouts = sub.add_parser("layouts", help="list the available layouts")
     layouts.add_argument(
         "--schema",
@@ -115,6 +125,12 @@ def _run_bench(args: argparse.Namespace) -> int:
     return run_bench(
         args.directory, layout=args.layout, peer=args.peer, limit=args.limit, json_out=args.json
     )
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    from ocr.calibrate import run_calibration
+
+    return run_calibration(args.directory, limit=args.limit, write=not args.dry_run)
 
 
 def _run_layouts(args: argparse.Namespace) -> int:
