@@ -3,7 +3,9 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    OMP_THREAD_LIMIT=1
+    OMP_THREAD_LIMIT=1 \
+    FORMSCAN_DATA_DIR=/data \
+    FORMSCAN_HOST=0.0.0.0
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
@@ -16,9 +18,12 @@ COPY ocr ./ocr
 COPY service ./service
 COPY layouts ./layouts
 RUN pip install --no-cache-dir . \
-    && useradd --create-home --uid 10001 formscan
+    && useradd --create-home --uid 10001 formscan \
+    && mkdir -p /data && chown formscan /data
 
 ENV FORMSCAN_LAYOUTS_DIR=/app/layouts
 USER formscan
+VOLUME ["/data"]
+EXPOSE 8000
 ENTRYPOINT ["formscan"]
-CMD ["--help"]
+CMD ["serve"]

@@ -140,7 +140,7 @@ def run_system(
         seconds = float(result.get("seconds", time.perf_counter() - started))  # type: ignore[arg-type]
         pages = max(1, int(result.get("pages", 1)))  # type: ignore[call-overload]
         spp = None if error else seconds / pages
-        for name in ("all", *case.slices):
+        for name in ("all", *case.slices, *_combined_slices(case.slices)):
             tally = tallies.setdefault(name, Tally())
             tally.add_doc(case.truth, got, spp)
             tally.failed_docs += error is not None
@@ -151,6 +151,13 @@ def run_system(
             f"{details[-1]['residual']} residual{', ' + error if error else ''}"
         )
     return tallies, details
+
+
+def _combined_slices(slices: list[str]) -> list[str]:
+    """Kind by capture (``typed/scan``, ``handwritten/photo``…): the targets are per pair."""
+    kinds = [s for s in slices if s in ("typed", "handwritten")]
+    captures = [s for s in slices if s in ("scan", "photo", "fax")]
+    return [f"{k}/{c}" for k in kinds for c in captures]
 
 
 def _detail(
@@ -176,6 +183,7 @@ def _detail(
         "error": error,
         "s_per_page": spp,
         "correct": len(case.truth) - len(wrong),
+        "flagged": sum(1 for k in case.truth if got.get(k, (None, True))[1]),
         "residual": sum(1 for w in wrong if not w["flagged"]),
         "wrong": wrong,
     }
@@ -203,7 +211,19 @@ def format_table(systems: dict[str, dict[str, Tally]]) -> str:
 
 
 def _ordered_slices(names: Iterable[str]) -> list[str]:
-    preferred = ["all", "typed", "handwritten", "photo", "fax", "born-digital", "two-page"]
+    preferred = [
+        "all",
+        "typed",
+        "typed/scan",
+        "typed/photo",
+        "typed/fax",
+        "handwritten",
+        "handwritten/scan",
+        "photo",
+        "fax",
+        "born-digital",
+        "two-page",
+    ]
     unique = sorted(set(names))
     return [n for n in preferred if n in unique] + [n for n in unique if n not in preferred]
 

@@ -111,8 +111,10 @@ def _sum_flags(present: _Present, check: SumCheck) -> Iterator[_Flag]:
         if total is None or not parts:
             continue
         if total[1] != sum(value for _, value in parts):
-            for position, _ in (total, *parts):
-                yield position, SUM_MISMATCH
+            # Only the total is flagged: it cannot be confirmed without looking at the
+            # parts, and the mismatch stays until they add up (``recheck``), whereas
+            # flagging every part sent a whole block to review for one clerk's slip.
+            yield total[0], SUM_MISMATCH
 
 
 def _row_pairs(

@@ -4,12 +4,13 @@ Tesseract's own character confidences are not probabilities: on clean type they
 are ~0.99 whether or not the digit is right, and on handwriting or blurred photos a
 wrong digit can still score 0.95. Two things make them usable:
 
-1. **A second, independent look.** Every cell is read twice, from two renderings
-   (grey at one text height, binarised at another). Agreement on the *value* is
-   strong evidence; disagreement is a reason to ask a person.
+1. **Independent looks.** Every cell is read three times, from three renderings
+   (free and digits-only charsets, two text heights and stroke weights); the looks
+   vote on the *value*. Unanimity is strong evidence; a split is a reason to ask a
+   person.
 2. **Calibration.** Readings are put in buckets by the kind of evidence (two reads
    agreeing, disagreeing, a blank cell, a dash, a lone stroke) and, within a bucket,
-   by the weaker read's confidence. ``formscan calibrate DIR`` measures, on samples
+   by the surest agreeing look's confidence. ``formscan calibrate DIR`` measures, on samples
    with ground truth, how often each bucket and score was right and stores the
    curve (monotone, fitted by pool-adjacent-violators) in ``ocr/calibration.json``;
    a reading's confidence is then the measured frequency.
@@ -26,8 +27,9 @@ from pathlib import Path
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 # Evidence buckets.
-TWO_READS_AGREE = "two_reads_agree"
-TWO_READS_DISAGREE = "two_reads_disagree"
+READS_AGREE = "reads_agree"  # every look read the same value
+READS_MAJORITY = "reads_majority"  # most looks did
+READS_SPLIT = "reads_split"  # no majority: the first look's value, barely supported
 BLANK = "blank"
 DASH = "dash"
 LONE_STROKE = "lone_stroke"
@@ -73,7 +75,7 @@ def probability(evidence: Evidence) -> float:
     curve = _curves().get(evidence.bucket)
     if curve is not None:
         return curve(evidence.score)
-    if evidence.bucket == TWO_READS_DISAGREE:
+    if evidence.bucket in (READS_MAJORITY, READS_SPLIT):
         return min(evidence.score, UNCALIBRATED_DISAGREE_CAP)
     return evidence.score
 

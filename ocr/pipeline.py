@@ -250,27 +250,14 @@ def _reading(
         )
     filled = [c for c in cells if c[3].has_ink]
     if not filled:
-        col_key, box, page_index, text = cells[0]
-        return Reading(
-            row_key=row_key,
-            field=field,
-            value=None,
-            text="",
-            confidence=text.confidence,
-            status=ReadingStatus.EMPTY,
-            page_index=page_index,
-            box=box,
-            column_key=col_key,
-        )
+        return _blank_reading(layout, row_key, field, cells)
     col_key, box, page_index, text = filled[0]
     reasons = list(text.reasons)
     confidence = text.confidence
-    if len(filled) > 1:
-        values = {c[3].value for c in filled}
-        if len(values) > 1:
-            reasons.append("both_columns_filled")
-            confidence = min(confidence, BOTH_FILLED_CONFIDENCE)
-    return _finish(
+    if len(filled) > 1 and len({c[3].value for c in filled}) > 1:
+        reasons.append("both_columns_filled")
+        confidence = min(confidence, BOTH_FILLED_CONFIDENCE)
+    reading = _finish(
         layout,
         layout.row(row_key),
         field,
@@ -279,6 +266,30 @@ def _reading(
         confidence=confidence,
         reasons=reasons,
         where=(page_index, box, col_key),
+    )
+    return replace(reading, bucket=text.bucket, score=text.score)
+
+
+def _blank_reading(
+    layout: Layout, row_key: str, field: str, cells: list[tuple[str, Box, int, CellText]]
+) -> Reading:
+    """Blank means "not reported" (null), never zero; a doubtful blank goes to review."""
+    weakest = min(cells, key=lambda c: c[3].confidence)
+    col_key, box, page_index, text = weakest
+    is_sure = text.confidence >= layout.review.min_confidence
+    return Reading(
+        row_key=row_key,
+        field=field,
+        value=None,
+        text="",
+        confidence=round(text.confidence, 4),
+        status=ReadingStatus.EMPTY if is_sure else ReadingStatus.NEEDS_REVIEW,
+        reasons=() if is_sure else ("low_confidence",),
+        page_index=page_index,
+        box=box,
+        column_key=col_key,
+        bucket=text.bucket,
+        score=text.score,
     )
 
 

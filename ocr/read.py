@@ -24,9 +24,10 @@ from ocr.confidence import (
     BLANK,
     DASH,
     LONE_STROKE,
+    READS_AGREE,
+    READS_MAJORITY,
+    READS_SPLIT,
     TEXT_LAYER,
-    TWO_READS_AGREE,
-    TWO_READS_DISAGREE,
     UNPARSED,
     Evidence,
     probability,
@@ -41,9 +42,6 @@ from ocr.types import Box, CellText, Grid, Page, Word
 DIGIT_WHITELIST = "0123456789.,-"
 # Crops are scaled so the ink is this tall: Tesseract's LSTM reads best at ~30 px text.
 TARGET_INK_HEIGHT_PX = 30
-# The second look uses another height and bolder strokes, so that its errors are
-# not the first look's errors.
-SECOND_INK_HEIGHT_PX = 42
 # Grey levels between paper and the darkest pixel below which a cell holds no ink.
 MIN_INK_CONTRAST = 40
 # Ink components smaller than this share of a one-line row's height are specks (fax
@@ -52,6 +50,8 @@ SPECK_FRACTION = 0.12
 # A horizontal stroke at least this share of a group's width, lying in its middle
 # band, is a strike-through.
 STRIKE_MIN_WIDTH = 0.7
+# Ink at least this share of a one-line row tall is digit-sized (digits are ~half).
+DIGIT_MIN_HEIGHT_SHARE = 0.3
 # A lone upright stroke at least this many times taller than wide reads as "1".
 BAR_MIN_ASPECT = 2.2
 # A dash ("none") is a flat component at least this many times wider than tall.
@@ -75,12 +75,30 @@ class Ink:
     struck: str  # "" | "corrected" (struck number dropped) | "only" (nothing but struck)
 
 
-class TesseractReader:
-    """Reads scanned cells with Tesseract: two looks per cell, one mosaic call per look.
+@dataclass(frozen=True)
+class Look:
+    """One way of showing the cells to Tesseract: a text height, a stroke weight, a charset."""
 
-    The first look is the grey crop at ``TARGET_INK_HEIGHT_PX``; the second the
-    same ink, bolder, at ``SECOND_INK_HEIGHT_PX``. Agreement on the value is the main
-    evidence for confidence (``ocr.confidence``).
+    height_px: int
+    bolder: bool
+    whitelist: str | None
+
+
+# Three looks, so that one look's mistake is outvoted rather than merely noticed. The
+# free look sees a "đ" or a stray mark for what it is; the digits-only looks cannot
+# misread a "0" as "C"; the bold, larger one sees thin or broken strokes better.
+LOOKS = (
+    Look(height_px=30, bolder=False, whitelist=None),
+    Look(height_px=30, bolder=False, whitelist="0123456789.,-"),
+    Look(height_px=42, bolder=True, whitelist="0123456789.,-"),
+)
+
+
+class TesseractReader:
+    """Reads scanned cells with Tesseract: each look is one mosaic call per page.
+
+    The looks vote on the value; how many agree, and how sure the agreeing ones were,
+    is the evidence behind the confidence (``ocr.confidence``).
     """
 
     def read_cells(self, page: Page, boxes: Sequence[Box], *, grid: Grid) -> list[CellText]:
@@ -88,12 +106,16 @@ class TesseractReader:
         inks = [find_ink(page.image, box, rule_px=grid.rule_px, row_px=row_px) for box in boxes]
         to_ocr = [i for i, ink in enumerate(inks) if isinstance(ink, Ink) and _needs_ocr(ink)]
         crops = [inks[i].crop for i in to_ocr]  # type: ignore[union-attr]
-        first = _ocr_crops([_scaled(c, TARGET_INK_HEIGHT_PX) for c in crops], whitelist=None)
-        second = _ocr_crops(
-            [_bolder(_scaled(c, SECOND_INK_HEIGHT_PX)) for c in crops], whitelist=DIGIT_WHITELIST
-        )
-        looks = dict(zip(to_ocr, zip(first, second, strict=True), strict=True))
-        return [_cell_text(ink, looks.get(i)) for i, ink in enumerate(inks)]
+        per_look = [
+            _ocr_crops([_shown(c, look) for c in crops], whitelist=look.whitelist) for look in LOOKS
+        ]
+        reads = {i: [looked[n] for looked in per_look] for n, i in enumerate(to_ocr)}
+        return [_cell_text(ink, reads.get(i, [])) for i, ink in enumerate(inks)]
+
+
+def _shown(crop: np.ndarray, look: Look) -> np.ndarray:
+    scaled = _scaled(crop, look.height_px)
+    return _bolder(scaled) if look.bolder else scaled
 
 
 class TextLayerReader:
@@ -143,9 +165,7 @@ def _needs_ocr(ink: Ink) -> bool:
     return not (ink.is_dash or ink.is_x) and ink.struck != "only"
 
 
-def _cell_text(
-    ink: Ink | Blank, looks: tuple[tuple[str, float], tuple[str, float]] | None
-) -> CellText:
+def _cell_text(ink: Ink | Blank, reads: list[tuple[str, float]]) -> CellText:
     if isinstance(ink, Blank):
         return _with_evidence(
             CellText(text="", value=None, confidence=0.0, has_ink=False),
@@ -158,46 +178,48 @@ def _cell_text(
         return CellText(
             text="", value=None, confidence=0.0, reasons=("struck_through",), bucket=UNPARSED
         )
-    (text, conf), (text_b, conf_b) = looks if looks is not None else (("", 0.0), ("", 0.0))
-    if ink.is_bar and not any(ch.isdigit() for ch in text):
-        # Tesseract drops a lone "1" as a stray stroke; alone in a number cell, an
-        # upright bar is a one.
-        return _with_evidence(
-            CellText(text="1", value=1, confidence=0.0), Evidence(LONE_STROKE, 1.0)
-        )
-    return _from_looks(ink, (text, conf), (text_b, conf_b))
+    return _vote(ink, reads)
 
 
-def _from_looks(ink: Ink, first: tuple[str, float], second: tuple[str, float]) -> CellText:
-    """Combine the free look and the digits-only look into one value with its evidence.
+def _vote(ink: Ink, reads: list[tuple[str, float]]) -> CellText:
+    """The value most looks agree on, with the evidence of how many did and how surely.
 
-    The free look is preferred: it can see a "đ" or a stray mark for what it is,
-    where the digits-only look must turn everything into digits. The digits-only
-    look stands in when the free one cannot be parsed.
+    Ties go to the earlier look (the free one first). A lone upright stroke that no
+    look could read is a "1": Tesseract drops such slivers as noise.
     """
-    parsed = [parse_number(first[0]), parse_number(second[0])]
-    usable = [i for i in (0, 1) if parsed[i].is_valid and not parsed[i].is_blank]
+    parsed = [parse_number(text) for text, _ in reads]
+    votes: dict[int, list[int]] = {}
+    for n, p in enumerate(parsed):
+        if p.is_valid and not p.is_blank and p.value is not None:
+            votes.setdefault(p.value, []).append(n)
     reasons: list[str] = ["corrected_on_paper"] if ink.struck == "corrected" else []
-    if not usable:
-        reasons += [*parsed[0].reasons, "unreadable"]
+    if not votes and ink.is_bar:
+        cell = CellText(text="1", value=1, confidence=0.0, reasons=tuple(reasons))
+        return _with_evidence(cell, Evidence(LONE_STROKE, 1.0))
+    if not votes:
+        first = parsed[0].reasons if parsed else ()
+        text = next((t for t, _ in reads if t), "")
         return CellText(
-            text=first[0] or second[0],
+            text=text,
             value=None,
             confidence=0.0,
-            reasons=tuple(dict.fromkeys(reasons)),
+            reasons=tuple(dict.fromkeys([*reasons, *first, "unreadable"])),
             bucket=UNPARSED,
         )
-    chosen = usable[0]
-    other = 1 - chosen
-    text, value = (first, second)[chosen][0], parsed[chosen].value
-    agree = parsed[other].is_valid and parsed[other].value == value
-    score = min(first[1], second[1]) if agree else (first, second)[chosen][1]
-    reasons += parsed[chosen].reasons
-    if not agree:
+    value, voters = max(votes.items(), key=lambda kv: (len(kv[1]), -kv[1][0]))
+    reasons += parsed[voters[0]].reasons
+    if len(voters) < len(reads):
         reasons.append("reads_disagree")
-    evidence = Evidence(TWO_READS_AGREE if agree else TWO_READS_DISAGREE, score)
-    cell = CellText(text=text, value=value, confidence=0.0, reasons=tuple(reasons))
-    return _with_evidence(cell, evidence)
+    bucket = (
+        READS_AGREE
+        if len(voters) == len(reads)
+        else READS_MAJORITY
+        if 2 * len(voters) > len(reads)
+        else READS_SPLIT
+    )
+    score = max(reads[n][1] for n in voters)
+    cell = CellText(text=reads[voters[0]][0], value=value, confidence=0.0, reasons=tuple(reasons))
+    return _with_evidence(cell, Evidence(bucket, score))
 
 
 def _with_evidence(cell: CellText, evidence: Evidence) -> CellText:
@@ -283,6 +305,7 @@ def find_ink(gray: np.ndarray, box: Box, *, rule_px: int, row_px: int) -> Ink | 
     cell = gray[y0:y1, x0:x1]
     binary = _binarise(cell)
     binary = _remove_rule_remnants(binary, row_px=row_px)
+    _drop_intruders(binary, row_px=row_px)
     keep = _text_components(binary, row_px=row_px)
     if keep is None:
         return Blank(score=_blank_score(cell, binary))
@@ -353,6 +376,22 @@ def _drop_border_slivers(binary: np.ndarray, *, thin: int) -> None:
         flat = ch <= thin and (y == 0 or y + ch >= h)
         hairline = min(cw, ch) <= max(2, thin // 3)
         if touches and (flat or hairline):
+            binary[labels == k] = 0
+
+
+def _drop_intruders(binary: np.ndarray, *, row_px: int) -> None:
+    """Remove, in place, small pieces of ink entering across a side rule.
+
+    A word overflowing from the neighbouring column leaves a fragment (the tail of a
+    "g", an accent) against the side of the cell. Digit-sized ink against a side
+    is kept: at 150 dpi a right-aligned number can touch the rule, and cutting it
+    would silently change the value.
+    """
+    w = binary.shape[1]
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    for k in range(1, n):
+        x, _, cw, ch, _ = stats[k]
+        if (x == 0 or x + cw >= w) and ch < DIGIT_MIN_HEIGHT_SHARE * row_px:
             binary[labels == k] = 0
 
 

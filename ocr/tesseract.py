@@ -1,4 +1,15 @@
-"""The only module that talks to Tesseract (through pytesseract).
+"""The only module that talks to Tesseract: in process through tesserocr, or pytesseract.
+
+Two engines, one result (words with per-character confidences, parsed from hOCR):
+
+- **tesserocr** (default where installed) keeps one Tesseract instance per language
+  and setting in each process: no program start, no image files, models loaded once.
+  Measured on a 2-core machine: a page's digit mosaic in 0.04 s against 0.135 s
+  through pytesseract, and about 0.5 s saved per page overall.
+- **pytesseract** runs the ``tesseract`` program (Debian's ``tesseract-ocr``) and is
+  used where tesserocr is not installed, or when ``FORMSCAN_OCR_ENGINE=pytesseract``.
+  It is also what enforces ``CALL_TIMEOUT_S``; tesserocr calls are bounded by the
+  job's lease instead.
 
 Why one call per page: starting the tesseract binary costs 120-200 ms, so every
 stage pastes the crops it needs into one "mosaic" image and makes a single call,
@@ -16,10 +27,20 @@ import logging
 import os
 import re
 import shutil
+import subprocess
+import threading
+from functools import cache
+from typing import Any
 from xml.etree import ElementTree
 
 import numpy as np
 import pytesseract
+from PIL import Image
+
+try:  # optional in-process engine, see the module docstring
+    import tesserocr
+except ImportError:  # pragma: no cover - depends on the platform's wheels
+    tesserocr = None
 
 from ocr.errors import EngineError, EngineMissingError, EngineTimeoutError
 from ocr.types import Box, Word
@@ -32,6 +53,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 # a busy page takes about 1 s on a 2-core machine, so this is generous.
 CALL_TIMEOUT_S = 60.0
 
+ENGINE_ENV = "FORMSCAN_OCR_ENGINE"
 DIGITS_LANG = "eng"  # the vie model returns nothing for standalone numbers
 LABELS_LANG = "vie"
 
@@ -64,6 +86,67 @@ def ocr_words(
     does not change a number while a doubtful digit does. Confidences are converted
     from Tesseract's 0-100 to 0-1 here and nowhere else.
     """
+    if _use_tesserocr():
+        return parse_hocr(
+            f"<div>{_tesserocr_hocr(image, lang=lang, psm=psm, whitelist=whitelist)}</div>"
+        )
+    return parse_hocr(
+        _pytesseract_hocr(image, lang=lang, psm=psm, whitelist=whitelist, timeout_s=timeout_s)
+    )
+
+
+def engine_name() -> str:
+    """Which engine ``ocr_words`` uses in this process."""
+    return "tesserocr" if _use_tesserocr() else "pytesseract"
+
+
+def _use_tesserocr() -> bool:
+    return tesserocr is not None and os.environ.get(ENGINE_ENV, "tesserocr") != "pytesseract"
+
+
+_local = threading.local()  # a Tesseract instance is not thread-safe: one set per thread
+
+
+def _tesserocr_hocr(image: np.ndarray, *, lang: str, psm: int, whitelist: str | None) -> str:
+    apis: dict[tuple[str, int, str | None], Any] = _local.__dict__.setdefault("apis", {})
+    key = (lang, psm, whitelist)
+    api = apis.get(key)
+    if api is None:
+        try:
+            api = tesserocr.PyTessBaseAPI(
+                path=_tessdata_dir(), lang=lang, psm=psm, oem=tesserocr.OEM.LSTM_ONLY
+            )
+        except RuntimeError as exc:
+            raise EngineMissingError(f"Tesseract cannot load language '{lang}': {exc}") from exc
+        api.SetVariable("hocr_char_boxes", "1")
+        if whitelist:
+            api.SetVariable("tessedit_char_whitelist", whitelist)
+        apis[key] = api
+    api.SetImage(Image.fromarray(image))
+    return str(api.GetHOCRText(0))
+
+
+@cache
+def _tessdata_dir() -> str:
+    """The system's tessdata folder (Debian's models), as the tesseract program reports it."""
+    env = os.environ.get("TESSDATA_PREFIX")
+    if env:
+        return env
+    try:
+        out = subprocess.run(
+            ["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise EngineMissingError("The tesseract program is not installed.") from exc
+    match = re.search(r'"([^"]+)"', out.stdout + out.stderr)
+    if match is None:
+        raise EngineMissingError("tesseract does not report where its language data is.")
+    return match.group(1)
+
+
+def _pytesseract_hocr(
+    image: np.ndarray, *, lang: str, psm: int, whitelist: str | None, timeout_s: float
+) -> str:
     config = f"--psm {psm} --oem 1 -c hocr_char_boxes=1"
     if whitelist:
         config += f" -c tessedit_char_whitelist={whitelist}"
@@ -79,7 +162,7 @@ def ocr_words(
         raise EngineError(f"Tesseract failed: {exc}") from exc
     except pytesseract.TesseractError as exc:
         raise EngineError(f"Tesseract failed: {exc.message}") from exc
-    return parse_hocr(hocr.decode("utf-8", errors="replace"))
+    return hocr.decode("utf-8", errors="replace")
 
 
 _BBOX_RE = re.compile(r"bbox (\d+) (\d+) (\d+) (\d+)")

@@ -4,6 +4,11 @@
 as the pages of one submission and prints the extraction JSON (see ``ocr.result``).
 ``formscan layouts`` lists the layouts; ``formscan layouts --schema`` prints the JSON
 Schema of the layout format, from which ``layouts/schema.json`` is generated.
+``formscan serve [--host H] [--port P]`` runs the web service (migrations applied, the
+embedded job runner started; see ``service.settings`` for the ``FORMSCAN_*``
+variables). ``formscan unit add CODE NAME --kind K [--parent CODE]`` and ``formscan
+campaign add NAME --year Y [--layout ID] [--deadline DATE] [--unit CODE ...]`` register
+units and campaigns in the service's database.
 Exit status: 0 when the document was processed (even with flagged fields), 2 for a
 usage error, 3 for a document that cannot be read (the message names the problem
 and the fix), 4 for a broken installation or layout.
@@ -16,11 +21,16 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ocr.errors import InputError, OcrError
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_ENGINE = 4
 
@@ -87,7 +97,38 @@ def _parser() -> argparse.ArgumentParser:
         help="print the JSON Schema of the layout format instead (layouts/schema.json)",
     )
     layouts.set_defaults(run=_run_layouts)
+    _add_service_commands(sub)
     return parser
+
+
+def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="run the web service with its embedded job runner")
+    serve.add_argument("--host", default=None, help="listen address (FORMSCAN_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="listen port (FORMSCAN_PORT)")
+    serve.set_defaults(run=_run_serve)
+
+    unit = sub.add_parser("unit", help="manage reporting units").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    unit_add = unit.add_parser("add", help="register a unit")
+    unit_add.add_argument("code")
+    unit_add.add_argument("name")
+    unit_add.add_argument("--kind", required=True, help="school, commune, district, province...")
+    unit_add.add_argument("--parent", default=None, metavar="CODE", help="the parent unit's code")
+    unit_add.set_defaults(run=_run_unit_add)
+
+    campaign = sub.add_parser("campaign", help="manage campaigns").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    campaign_add = campaign.add_parser("add", help="register a campaign")
+    campaign_add.add_argument("name")
+    campaign_add.add_argument("--year", type=int, required=True)
+    campaign_add.add_argument("--layout", default="llw-summary-2022", help="layout id")
+    campaign_add.add_argument("--deadline", default=None, help="YYYY-MM-DD")
+    campaign_add.add_argument(
+        "--unit", action="append", default=[], metavar="CODE", help="an expected unit (repeat)"
+    )
+    campaign_add.set_defaults(run=_run_campaign_add)
 
 
 def _version() -> str:
@@ -145,6 +186,98 @@ def _run_layouts(args: argparse.Namespace) -> int:
             f"{layout_id}\tv{layout.version}\t{len(layout.field_keys())} fields\t{layout.title}\n"
         )
     return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.settings import get_settings
+
+    settings = get_settings()
+    logging.getLogger().setLevel(logging.INFO)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=settings.port if args.port is None else args.port,
+    )
+    return 0
+
+
+def _run_registration(args: argparse.Namespace, add: Callable[[argparse.Namespace], str]) -> int:
+    """Run ``add`` (which registers something and returns its JSON); refusals exit 2."""
+    from pydantic import ValidationError
+
+    from service.errors import ServiceError
+
+    try:
+        sys.stdout.write(add(args) + "\n")
+    except ServiceError as exc:
+        _fail(f"{exc.code}: {exc.detail}" + (f" Fix: {exc.fix}" if exc.fix else ""))
+        return EXIT_USAGE
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(f"invalid_argument: {'.'.join(map(str, first['loc']))}: {first['msg']}")
+        return EXIT_USAGE
+    return 0
+
+
+def _run_unit_add(args: argparse.Namespace) -> int:
+    return _run_registration(args, _add_unit)
+
+
+def _run_campaign_add(args: argparse.Namespace) -> int:
+    return _run_registration(args, _add_campaign)
+
+
+def _add_unit(args: argparse.Namespace) -> str:
+    from service import repository
+    from service.schemas import UnitCreate, UnitPublic
+
+    body = UnitCreate(code=args.code, name=args.name, kind=args.kind, parent_code=args.parent)
+    with _migrated_session() as session:
+        unit = repository.create_unit(
+            session, code=body.code, name=body.name, kind=body.kind, parent_code=body.parent_code
+        )
+        session.commit()
+        return UnitPublic.of(unit).model_dump_json()
+
+
+def _add_campaign(args: argparse.Namespace) -> str:
+    from ocr.errors import UnknownLayoutError
+    from ocr.layout import available_layouts
+    from service import repository
+    from service.schemas import CampaignCreate, CampaignPublic
+
+    body = CampaignCreate(
+        name=args.name,
+        layout_id=args.layout,
+        year=args.year,
+        deadline=args.deadline,
+        expected_unit_codes=args.unit,
+    )
+    if body.layout_id not in available_layouts():
+        raise UnknownLayoutError(f"No layout named {body.layout_id!r}.")
+    with _migrated_session() as session:
+        campaign = repository.create_campaign(
+            session,
+            name=body.name,
+            layout_id=body.layout_id,
+            year=body.year,
+            deadline=body.deadline,
+            expected_unit_codes=body.expected_unit_codes,
+        )
+        session.commit()
+        return CampaignPublic.of(campaign).model_dump_json()
+
+
+def _migrated_session() -> Session:
+    from service.db import create_db_engine, make_session_factory, upgrade_database
+    from service.settings import get_settings
+
+    engine = create_db_engine(get_settings().database_url)
+    upgrade_database(engine)
+    return make_session_factory(engine)()
 
 
 if __name__ == "__main__":

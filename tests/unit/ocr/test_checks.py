@@ -52,14 +52,14 @@ def test_apply_checks_matching_sums_no_flags(layout: Layout) -> None:
     assert apply_checks(readings, layout) == readings
 
 
-def test_apply_checks_sum_mismatch_flags_total_and_parts(layout: Layout) -> None:
+def test_apply_checks_sum_mismatch_flags_the_total(layout: Layout) -> None:
     values: dict[Key, int | None] = {
         ("1.total", "count"): 5, ("1.01", "count"): 2, ("1.02", "count"): 2,
         ("1.total", "people"): 100, ("1.01", "people"): 40, ("1.02", "people"): 60,
     }  # fmt: skip
     readings = make_readings(layout, values)
     checked = apply_checks(readings, layout)
-    assert flagged_keys(checked) == {("1.total", "count"), ("1.01", "count"), ("1.02", "count")}
+    assert flagged_keys(checked) == {("1.total", "count")}
     for key in flagged_keys(checked):
         assert by_key(checked)[key].reasons == ("sum_mismatch",)
     assert [r.value for r in checked] == [r.value for r in readings]
@@ -147,9 +147,15 @@ def test_apply_checks_unreadable_keeps_status_gets_reason(layout: Layout) -> Non
         else r
         for r in readings
     ]
-    part = by_key(apply_checks(readings, layout))[("1.01", "count")]
-    assert part.status == ReadingStatus.UNREADABLE
-    assert part.reasons == ("low_confidence", "sum_mismatch")
+    readings = [
+        replace(r, status=ReadingStatus.UNREADABLE, reasons=("low_confidence",))
+        if (r.row_key, r.field) == ("1.total", "count")
+        else r
+        for r in readings
+    ]
+    total = by_key(apply_checks(readings, layout))[("1.total", "count")]
+    assert total.status == ReadingStatus.UNREADABLE
+    assert total.reasons == ("low_confidence", "sum_mismatch")
 
 
 def test_apply_checks_idempotent_and_order_preserved(layout: Layout) -> None:
@@ -204,12 +210,12 @@ def test_recheck_cleared_to_blank_becomes_empty(layout: Layout) -> None:
     values: dict[Key, int | None] = {("1.total", "count"): 5, ("1.01", "count"): 2}
     checked = apply_checks(make_readings(layout, values), layout)
     cleared = [
-        replace(r, value=None, text="") if (r.row_key, r.field) == ("1.01", "count") else r
+        replace(r, value=None, text="") if (r.row_key, r.field) == ("1.total", "count") else r
         for r in checked
     ]
     rechecked = by_key(recheck(cleared, layout))
-    assert rechecked[("1.01", "count")].status == ReadingStatus.EMPTY
-    assert rechecked[("1.total", "count")].status == ReadingStatus.OK
+    assert rechecked[("1.total", "count")].status == ReadingStatus.EMPTY
+    assert rechecked[("1.01", "count")].status == ReadingStatus.OK
 
 
 def test_recheck_still_failing_stays_flagged(layout: Layout) -> None:
@@ -266,8 +272,7 @@ def test_apply_checks_other_layout_uses_its_own_rules() -> None:
     reasons = {key: r.reasons for key, r in checked.items() if r.reasons}
     assert reasons == {
         ("all", "female"): ("sum_mismatch",),
-        ("cattle", "female"): ("sum_mismatch", "female_lt_young"),
-        ("sheep", "female"): ("sum_mismatch",),
+        ("cattle", "female"): ("female_lt_young",),
         ("cattle", "young"): ("female_lt_young",),
     }
     assert rule_reasons(tiny) == RULE_REASONS | {"female_lt_young"}

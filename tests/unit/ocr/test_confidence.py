@@ -7,8 +7,8 @@ import pytest
 
 from ocr import confidence
 from ocr.confidence import (
-    TWO_READS_AGREE,
-    TWO_READS_DISAGREE,
+    READS_AGREE,
+    READS_SPLIT,
     Evidence,
     fit_curve,
     probability,
@@ -33,12 +33,12 @@ def test_probability_uses_written_curves(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "calibration.json"
     monkeypatch.setattr(confidence, "CALIBRATION_FILE", path)
     confidence._curves.cache_clear()
-    observations = [(Evidence(TWO_READS_AGREE, 0.99), True)] * 200
-    observations += [(Evidence(TWO_READS_DISAGREE, 0.99), i % 2 == 0) for i in range(200)]
+    observations = [(Evidence(READS_AGREE, 0.99), True)] * 200
+    observations += [(Evidence(READS_SPLIT, 0.99), i % 2 == 0) for i in range(200)]
     write_calibration(observations, source="test", path=path)
     assert json.loads(path.read_text())["source"] == "test"
-    assert probability(Evidence(TWO_READS_AGREE, 0.99)) > 0.98
-    assert probability(Evidence(TWO_READS_DISAGREE, 0.99)) == pytest.approx(0.5, abs=0.05)
+    assert probability(Evidence(READS_AGREE, 0.99)) > 0.98
+    assert probability(Evidence(READS_SPLIT, 0.99)) == pytest.approx(0.5, abs=0.05)
     confidence._curves.cache_clear()
 
 
@@ -47,5 +47,5 @@ def test_probability_uncalibrated_disagreement_is_capped(
 ) -> None:
     monkeypatch.setattr(confidence, "CALIBRATION_FILE", tmp_path / "missing.json")
     confidence._curves.cache_clear()
-    assert probability(Evidence(TWO_READS_DISAGREE, 0.99)) <= 0.5
+    assert probability(Evidence(READS_SPLIT, 0.99)) <= 0.5
     confidence._curves.cache_clear()

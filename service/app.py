@@ -1,0 +1,89 @@
+"""The web service: ``create_app(settings)`` wires database, blob store, runner and routes.
+
+At start-up (the lifespan) the database is migrated to the latest revision and the
+embedded runner starts (unless ``FORMSCAN_IS_RUNNER_ENABLED=false``, when another
+runner executes the jobs); at shutdown the runner lets running attempts finish.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from service.db import create_db_engine, make_session_factory, upgrade_database
+from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from service.routes import campaigns, health, jobs, submissions, units
+from service.runner import EmbeddedRunner
+from service.settings import Settings, get_settings
+from service.storage import LocalBlobStore
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(settings.database_url)
+        upgrade_database(engine)
+        settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+        app.state.sessions = make_session_factory(engine)
+        app.state.store = LocalBlobStore(settings.blob_dir)
+        app.state.runner = None
+        if settings.is_runner_enabled:
+            app.state.runner = EmbeddedRunner(settings, app.state.sessions)
+            app.state.runner.start()
+        try:
+            yield
+        finally:
+            if app.state.runner is not None:
+                app.state.runner.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="formscan",
+        summary="Reads scanned Lifelong Learning Week statistics forms into checked numbers.",
+        version=_version(),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, units, campaigns, submissions, jobs):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated document, with every error response as ``application/problem+json``."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    problem = {"$ref": "#/components/schemas/ProblemPublic"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.isdigit() and int(status) >= 400:
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem}}
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("formscan")
+    except PackageNotFoundError:
+        return "0"

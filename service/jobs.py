@@ -1,0 +1,139 @@
+"""``run_job``: the one job function, whichever runner executes it.
+
+Contract (what a runner may rely on):
+
+1. The caller has claimed the job (``repository.claim_job``) and passes the attempt it
+   got; every database write of this function is fenced by that attempt, so a late or
+   duplicate execution writes nothing (``StaleAttemptError`` is logged and swallowed).
+2. Steps: load the originals from the blob store -> ``ocr.load.load_document`` ->
+   record the page count -> ``ocr.pipeline.extract`` -> replace the submission's pages
+   and readings, mark the job done and set the submission's status (``needs_review``
+   if any reading is flagged, else ``clean``), in one transaction.
+3. ``InputError`` and ``LayoutError`` (the file or the campaign's layout) fail the job
+   at once with their code, message and fix. Anything else (an engine timeout, a
+   bug) is retried with backoff until the attempts are used up; unexpected
+   exceptions are logged with their traceback and recorded as ``internal_error``.
+4. It records its own outcome and returns it; it never raises. A runner only has
+   to notice when the process running it dies (``repository.record_failure`` with
+   ``worker_lost``) and to renew the lease while it runs.
+
+Arguments are plain picklable values, so the same function runs in a process pool
+today and as a Celery task body later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from ocr.errors import InputError, LayoutError, OcrError
+from ocr.layout import load_layout
+from ocr.load import InputFile, LoadLimits, load_document
+from ocr.pipeline import extract
+from ocr.types import Page as OcrPage
+from service import repository
+from service.db import make_session_factory, shared_engine
+from service.errors import StaleAttemptError
+from service.models import Submission
+from service.settings import Settings, get_settings
+from service.storage import LocalBlobStore
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR_FIX = "Retry later; if it persists, contact the administrator."
+
+
+def run_job(submission_id: int, attempt: int, settings: Settings | None = None) -> str:
+    """Process one submission under a claimed attempt; returns the outcome.
+
+    The outcome is the submission status (``needs_review``, ``clean``, ``failed``),
+    ``queued`` when a retry was scheduled, or ``stale`` when the attempt had been
+    taken over and nothing was written.
+    """
+    settings = settings or get_settings()
+    extra = {"submission_id": submission_id, "attempt": attempt}
+    try:
+        return _process(submission_id, attempt, settings)
+    except StaleAttemptError:
+        log.warning(
+            "attempt %d of submission %d was superseded", attempt, submission_id, extra=extra
+        )
+        return "stale"
+    except (InputError, LayoutError) as exc:
+        return _record(submission_id, attempt, settings, exc=exc, is_retryable=False)
+    except OcrError as exc:  # EngineError: our side, may pass (a timeout, a restart)
+        log.warning("submission %d: %s: %s", submission_id, exc.code, exc.message, extra=extra)
+        return _record(submission_id, attempt, settings, exc=exc, is_retryable=True)
+    except Exception:  # the job boundary: anything unexpected is logged and recorded
+        log.exception("submission %d attempt %d failed", submission_id, attempt, extra=extra)
+        return _record(submission_id, attempt, settings, exc=None, is_retryable=True)
+
+
+def _process(submission_id: int, attempt: int, settings: Settings) -> str:
+    started = time.perf_counter()
+    sessions = make_session_factory(shared_engine(settings.database_url))
+    store = LocalBlobStore(settings.blob_dir)
+    with sessions() as session:
+        submission = session.get_one(Submission, submission_id)
+        layout_id = submission.layout_id
+        files = [InputFile(name=f.name, data=store.read(f.sha256)) for f in submission.files]
+    limits = LoadLimits(max_bytes=settings.max_upload_bytes)
+    pages = load_document(files, limits=limits)
+    with sessions.begin() as session:
+        repository.record_pages(
+            session, submission_id=submission_id, attempt=attempt, pages_total=len(pages)
+        )
+    extraction = extract(pages, load_layout(layout_id))
+    with sessions.begin() as session:
+        return repository.persist_extraction(
+            session,
+            submission_id=submission_id,
+            attempt=attempt,
+            extraction=extraction,
+            pages=page_infos(pages),
+            seconds=time.perf_counter() - started,
+        )
+
+
+def page_infos(pages: Sequence[OcrPage]) -> list[repository.PageInfo]:
+    return [
+        repository.PageInfo(
+            page_index=p.index,
+            source=p.source,
+            dpi=p.dpi,
+            width_px=int(p.image.shape[1]),
+            height_px=int(p.image.shape[0]),
+            has_text_layer=p.has_text_layer,
+        )
+        for p in pages
+    ]
+
+
+def _record(
+    submission_id: int,
+    attempt: int,
+    settings: Settings,
+    *,
+    exc: OcrError | None,
+    is_retryable: bool,
+) -> str:
+    code = "internal_error" if exc is None else exc.code
+    detail = "Processing failed because of an error on the server." if exc is None else exc.message
+    fix = INTERNAL_ERROR_FIX if exc is None else exc.fix
+    sessions = make_session_factory(shared_engine(settings.database_url))
+    try:
+        with sessions.begin() as session:
+            state = repository.record_failure(
+                session,
+                submission_id=submission_id,
+                attempt=attempt,
+                code=code,
+                detail=detail,
+                fix=fix,
+                is_retryable=is_retryable,
+                backoff_seconds=settings.retry_backoff_seconds,
+            )
+    except StaleAttemptError:
+        return "stale"
+    return state

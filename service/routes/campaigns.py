@@ -1,0 +1,47 @@
+"""Campaigns: a year's collection of one form from a set of units."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from ocr.errors import UnknownLayoutError
+from ocr.layout import available_layouts
+from service import repository
+from service.deps import SessionDep
+from service.errors import problem_responses
+from service.schemas import CampaignCreate, CampaignPublic
+
+router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
+
+
+@router.post("", status_code=201, responses=problem_responses(422))
+def create_campaign(
+    body: CampaignCreate, session: SessionDep, response: Response
+) -> CampaignPublic:
+    # Only ids of shipped layouts: load_layout would also accept a file path.
+    known = available_layouts()
+    if body.layout_id not in known:
+        raise UnknownLayoutError(
+            f"No layout named {body.layout_id!r} (available: {', '.join(known) or 'none'})."
+        )
+    campaign = repository.create_campaign(
+        session,
+        name=body.name,
+        layout_id=body.layout_id,
+        year=body.year,
+        deadline=body.deadline,
+        expected_unit_codes=body.expected_unit_codes,
+    )
+    session.commit()
+    response.headers["Location"] = f"/api/campaigns/{campaign.id}"
+    return CampaignPublic.of(campaign)
+
+
+@router.get("", responses=problem_responses())
+def list_campaigns(session: SessionDep) -> list[CampaignPublic]:
+    return [CampaignPublic.of(c) for c in repository.list_campaigns(session)]
+
+
+@router.get("/{campaign_id}", responses=problem_responses(404, 422))
+def get_campaign(campaign_id: int, session: SessionDep) -> CampaignPublic:
+    return CampaignPublic.of(repository.get_campaign(session, campaign_id))

@@ -1,0 +1,18 @@
+"""``GET /healthz``: the process answers and its database does too."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from service.deps import SessionDep
+from service.errors import problem_responses
+from service.schemas import HealthPublic
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", responses=problem_responses())
+def healthz(session: SessionDep) -> HealthPublic:
+    session.execute(text("SELECT 1"))
+    return HealthPublic(status="ok", database=session.get_bind().dialect.name)

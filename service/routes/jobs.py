@@ -1,0 +1,29 @@
+"""Jobs: the processing record of a submission; failed ones can be retried."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service import repository
+from service.deps import RunnerDep, SessionDep, SettingsDep
+from service.errors import problem_responses
+from service.schemas import JobPublic
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+
+@router.get("/{job_id}", responses=problem_responses(404, 422))
+def get_job(job_id: int, session: SessionDep) -> JobPublic:
+    return JobPublic.of(repository.get_job(session, job_id))
+
+
+@router.post("/{job_id}/retry", status_code=202, responses=problem_responses(404, 409, 422))
+def retry_job(
+    job_id: int, session: SessionDep, settings: SettingsDep, runner: RunnerDep
+) -> JobPublic:
+    """Queue a failed job again with ``FORMSCAN_MAX_ATTEMPTS`` more attempts."""
+    job = repository.retry_job(session, job_id=job_id, max_attempts=settings.max_attempts)
+    session.commit()
+    if runner is not None:
+        runner.notify()
+    return JobPublic.of(job)

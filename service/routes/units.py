@@ -1,0 +1,27 @@
+"""Units: the reporting tree (schools, communes, districts, provinces)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from service import repository
+from service.deps import SessionDep
+from service.errors import problem_responses
+from service.schemas import UnitCreate, UnitPublic
+
+router = APIRouter(prefix="/api/units", tags=["units"])
+
+
+@router.post("", status_code=201, responses=problem_responses(409, 422))
+def create_unit(body: UnitCreate, session: SessionDep, response: Response) -> UnitPublic:
+    unit = repository.create_unit(
+        session, code=body.code, name=body.name, kind=body.kind, parent_code=body.parent_code
+    )
+    session.commit()
+    response.headers["Location"] = f"/api/units/{unit.id}"
+    return UnitPublic.of(unit)
+
+
+@router.get("", responses=problem_responses())
+def list_units(session: SessionDep) -> list[UnitPublic]:
+    return [UnitPublic.of(u) for u in repository.list_units(session)]

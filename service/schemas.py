@@ -1,0 +1,272 @@
+"""API models: ``...Create`` is what a client sends, ``...Public`` what it receives.
+
+``ReadingPublic`` extends the CLI's field JSON (``ocr.result.reading_json``) with the
+reading's ``status`` and ``version`` (the optimistic lock a review decision names).
+Conversions from database rows live here, next to the shapes they produce.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.models import Campaign, Job, Reading, Submission, Unit
+
+
+class ProblemPublic(BaseModel):
+    """RFC 9457 problem details, extended with a stable ``code`` and a ``fix``."""
+
+    type: str = Field(examples=["urn:formscan:problem:encrypted_pdf"])
+    title: str = Field(examples=["Unprocessable Content"])
+    status: int = Field(examples=[422])
+    detail: str
+    code: str = Field(examples=["encrypted_pdf"])
+    fix: str = ""
+
+
+class HealthPublic(BaseModel):
+    status: str = Field(examples=["ok"])
+    database: str = Field(examples=["sqlite"])
+
+
+class UnitCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
+    name: str = Field(min_length=1, max_length=300)
+    kind: str = Field(min_length=1, max_length=32, examples=["school", "district", "province"])
+    parent_code: str | None = None
+
+
+class UnitPublic(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+
+    @classmethod
+    def of(cls, unit: Unit) -> UnitPublic:
+        parent = None if unit.parent is None else unit.parent.code
+        return cls(id=unit.id, code=unit.code, name=unit.name, kind=unit.kind, parent_code=parent)
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300)
+    layout_id: str = Field(default="llw-summary-2022", min_length=1, max_length=100)
+    year: int = Field(ge=2000, le=2100)
+    deadline: date | None = None
+    expected_unit_codes: list[str] = Field(
+        default_factory=list, description="Units expected to report; empty: any unit."
+    )
+
+
+class CampaignPublic(BaseModel):
+    id: int
+    name: str
+    layout_id: str
+    year: int
+    deadline: date | None
+    expected_unit_codes: list[str]
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> CampaignPublic:
+        return cls(
+            id=campaign.id,
+            name=campaign.name,
+            layout_id=campaign.layout_id,
+            year=campaign.year,
+            deadline=campaign.deadline,
+            expected_unit_codes=sorted(u.code for u in campaign.expected_units),
+        )
+
+
+class ProgressPublic(BaseModel):
+    pages_done: int
+    pages_total: int | None = Field(description="Null until the document has been loaded.")
+
+
+class ErrorPublic(BaseModel):
+    code: str
+    detail: str | None
+    fix: str | None = None
+
+
+class FilePublic(BaseModel):
+    position: int
+    name: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+
+
+class SubmissionLinks(BaseModel):
+    self: str
+    readings: str
+    job: str | None
+
+
+class SubmissionPublic(BaseModel):
+    id: int
+    unit_code: str
+    campaign_id: int
+    layout_id: str
+    version: int
+    replaces_id: int | None
+    status: str = Field(examples=["received", "processing", "needs_review", "clean", "failed"])
+    progress: ProgressPublic
+    error: ErrorPublic | None
+    files: list[FilePublic]
+    uploaded_by: int | None
+    created_at: datetime
+    updated_at: datetime
+    links: SubmissionLinks
+
+    @classmethod
+    def of(cls, submission: Submission) -> SubmissionPublic:
+        base = f"/api/submissions/{submission.id}"
+        error = None
+        if submission.error_code is not None:
+            error = ErrorPublic(
+                code=submission.error_code,
+                detail=submission.error_detail,
+                fix=submission.error_fix,
+            )
+        job = submission.job
+        return cls(
+            id=submission.id,
+            unit_code=submission.unit.code,
+            campaign_id=submission.campaign_id,
+            layout_id=submission.layout_id,
+            version=submission.version,
+            replaces_id=submission.replaces_id,
+            status=submission.status,
+            progress=ProgressPublic(
+                pages_done=submission.pages_done, pages_total=submission.pages_total
+            ),
+            error=error,
+            files=[
+                FilePublic(
+                    position=f.position,
+                    name=f.name,
+                    media_type=f.media_type,
+                    size_bytes=f.size_bytes,
+                    sha256=f.sha256,
+                )
+                for f in submission.files
+            ],
+            uploaded_by=submission.uploaded_by,
+            created_at=submission.created_at,
+            updated_at=submission.updated_at,
+            links=SubmissionLinks(
+                self=base,
+                readings=f"{base}/readings",
+                job=None if job is None else f"/api/jobs/{job.id}",
+            ),
+        )
+
+
+class SubmissionPagePublic(BaseModel):
+    items: list[SubmissionPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ReadingPublic(BaseModel):
+    """One field as the CLI prints it, plus ``status``, ``column_key``, ``id`` and ``version``."""
+
+    id: int
+    row_key: str
+    field: str
+    value: int | None
+    text: str
+    confidence: float
+    flagged: bool
+    reasons: list[str]
+    page: int | None = Field(description="1-based page of the submission.")
+    box: list[int] | None = Field(description="[x, y, width, height] in pixels of the page.")
+    status: str = Field(examples=["ok", "needs_review", "empty", "unreadable"])
+    column_key: str | None
+    version: int
+
+    @classmethod
+    def of(cls, reading: Reading) -> ReadingPublic:
+        return cls(
+            id=reading.id,
+            row_key=reading.row_key,
+            field=reading.field,
+            value=reading.value,
+            text=reading.text,
+            confidence=round(reading.confidence, 4),
+            flagged=reading.status in ("needs_review", "unreadable"),
+            reasons=list(reading.reasons),
+            page=None if reading.page_index is None else reading.page_index + 1,
+            box=None if reading.box is None else [int(v) for v in reading.box],
+            status=reading.status,
+            column_key=reading.column_key,
+            version=reading.version,
+        )
+
+
+class ReadingsPublic(BaseModel):
+    """The CLI's extraction JSON for a processed submission (``fields`` empty before)."""
+
+    submission_id: int
+    status: str
+    layout: str
+    files: list[str]
+    pages: int | None
+    seconds: float | None
+    fields: list[ReadingPublic]
+    warnings: list[str]
+
+
+class JobLinks(BaseModel):
+    self: str
+    submission: str
+    retry: str
+
+
+class JobPublic(BaseModel):
+    id: int
+    submission_id: int
+    state: str = Field(examples=["queued", "running", "done", "failed"])
+    attempt: int
+    attempt_limit: int
+    claimed_by: str | None
+    lease_until: datetime | None
+    not_before: datetime | None
+    error: ErrorPublic | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: JobLinks
+
+    @classmethod
+    def of(cls, job: Job) -> JobPublic:
+        error = None
+        if job.error_code is not None:
+            error = ErrorPublic(code=job.error_code, detail=job.error_detail)
+        return cls(
+            id=job.id,
+            submission_id=job.submission_id,
+            state=job.state,
+            attempt=job.attempt,
+            attempt_limit=job.attempt_limit,
+            claimed_by=job.claimed_by,
+            lease_until=job.lease_until,
+            not_before=job.not_before,
+            error=error,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            links=JobLinks(
+                self=f"/api/jobs/{job.id}",
+                submission=f"/api/submissions/{job.submission_id}",
+                retry=f"/api/jobs/{job.id}/retry",
+            ),
+        )

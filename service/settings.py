@@ -1,0 +1,92 @@
+"""Service settings, read from ``FORMSCAN_*`` environment variables.
+
+Every setting has a default that runs the embedded service on one machine with no
+other server: SQLite and the blob store under ``FORMSCAN_DATA_DIR``, OCR in a local
+process pool. Pointing ``FORMSCAN_DATABASE_URL`` at PostgreSQL
+(``postgresql+psycopg://user@host/db``) is the only change needed to share the
+database between several service or worker machines.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# One form is 1-3 scanned pages, a few MB; 50 MB leaves room for a 600 dpi colour scan
+# and still refuses what is certainly not a form before it fills the disk.
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# OCR is CPU-bound and Tesseract runs single-threaded in the workers (OMP_THREAD_LIMIT=1),
+# so one process per core; two keeps a small server responsive to HTTP requests.
+DEFAULT_MAX_WORKERS = 2
+SQLITE_FILE_NAME = "formscan.db"
+
+
+def _default_workers() -> int:
+    return max(1, min(DEFAULT_MAX_WORKERS, os.cpu_count() or 1))
+
+
+class Settings(BaseSettings):
+    """Configuration of the web service and its job runner.
+
+    Attributes:
+        data_dir: Directory holding the SQLite database (by default), the blob store
+            (``blobs/``) and upload temp files (``tmp/``). Default ``./data``.
+        database_url: SQLAlchemy URL. Default: ``sqlite:///<data_dir>/formscan.db``
+            (WAL mode). Use ``postgresql+psycopg://...`` for PostgreSQL.
+        max_upload_bytes: Largest accepted upload (all files of one submission
+            together), enforced while the request body streams in. Default 50 MB.
+        workers: OCR processes of the embedded runner. Default min(2, CPU count).
+        is_runner_enabled: Start the embedded runner with the API. Turn it off when
+            another runner (e.g. Celery workers) executes the jobs. Default true.
+        lease_seconds: How long a claimed job stays reserved without a renewal; the
+            runner renews every third of it. A worker that dies is noticed by its
+            lease running out. Default 60 s.
+        max_attempts: Attempts of a job before it fails for good (a worker crash,
+            an engine timeout, an internal error). Bad input fails at once. Default 3.
+        retry_backoff_seconds: Wait before retry n is ``retry_backoff_seconds *
+            2**(n-1)``. Default 5 s.
+        poll_seconds: How often the runner looks for work when not woken by an
+            upload. Default 1 s.
+        host: Address ``formscan serve`` listens on. Default 127.0.0.1.
+        port: Port ``formscan serve`` listens on. Default 8000.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FORMSCAN_", frozen=True)
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    max_upload_bytes: int = Field(default=DEFAULT_MAX_UPLOAD_BYTES, gt=0)
+    workers: int = Field(default_factory=_default_workers, ge=1)
+    is_runner_enabled: bool = True
+    lease_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    retry_backoff_seconds: float = Field(default=5.0, ge=0)
+    poll_seconds: float = Field(default=1.0, gt=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            path = (self.data_dir / SQLITE_FILE_NAME).resolve()
+            object.__setattr__(self, "database_url", f"sqlite:///{path}")
+        return self
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Upload temp files: on the data disk, so a stored blob is a rename away."""
+        return self.data_dir / "tmp"
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment once."""
+    return Settings()

@@ -1,0 +1,150 @@
+"""Fixtures of the service tests: a fresh database per test on SQLite and PostgreSQL.
+
+PostgreSQL is the CI's (127.0.0.1:5432, database ``test``, trust auth). Each test gets
+its own schema (``search_path`` set in the URL), dropped afterwards. When the server
+is not reachable the PostgreSQL cases are skipped, except under ``CI=true``, where
+they fail: CI must run them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import SAMPLES
+
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_DATABASE = "test"
+PG_ROLES = ("postgres", "root")
+PNG_SAMPLE = SAMPLES / "typed-clean-200dpi.png"
+PDF_SAMPLE = SAMPLES / "typed-two-page-repeated-header.pdf"
+# OCR of one page takes ~1.5 s, a worker process starts in ~1 s; generous for CI.
+PROCESSING_TIMEOUT_S = 90.0
+FINAL_STATUSES = ("needs_review", "clean", "failed")
+
+
+@functools.cache
+def pg_conninfo() -> str | None:
+    """A libpq conninfo for a role that can connect, or None."""
+    import psycopg
+
+    for role in PG_ROLES:
+        conninfo = f"host={PG_HOST} port={PG_PORT} dbname={PG_DATABASE} user={role}"
+        try:
+            with psycopg.connect(conninfo, connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.OperationalError:
+            continue
+        return conninfo
+    return None
+
+
+def _postgres_schema_url() -> Iterator[str]:
+    import psycopg
+
+    conninfo = pg_conninfo()
+    if conninfo is None:
+        reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} not reachable"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)", pytrace=False)
+        pytest.skip(reason)
+    role = conninfo.split("user=")[1]
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield (
+            f"postgresql+psycopg://{role}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
+            f"?options=-csearch_path%3D{schema}"
+        )
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A SQLAlchemy URL of an empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'formscan.db'}"
+        return
+    yield from _postgres_schema_url()
+
+
+def make_settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "database_url": db_url,
+        "workers": 1,
+        "lease_seconds": 5.0,
+        "retry_backoff_seconds": 0.2,
+        "poll_seconds": 0.2,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return make_settings(tmp_path, db_url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A live app (lifespan: migrations, embedded runner) on a fresh database."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def setup_campaign(client: TestClient, *units: str) -> int:
+    """Register units (children of a district) and a campaign; return the campaign id."""
+    response = client.post(
+        "/api/units", json={"code": "D1", "name": "Phòng GD&ĐT Gia Lâm", "kind": "district"}
+    )
+    assert response.status_code == 201, response.text
+    for code in units:
+        response = client.post(
+            "/api/units",
+            json={"code": code, "name": f"Trường {code}", "kind": "school", "parent_code": "D1"},
+        )
+        assert response.status_code == 201, response.text
+    response = client.post(
+        "/api/campaigns",
+        json={"name": "Tuần lễ 2022", "year": 2022, "expected_unit_codes": list(units)},
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def upload(
+    client: TestClient, *, unit: str, campaign: int, files: list[tuple[str, bytes]]
+) -> object:
+    return client.post(
+        "/api/submissions",
+        data={"unit": unit, "campaign": str(campaign)},
+        files=[("files", (name, data, "application/octet-stream")) for name, data in files],
+    )
+
+
+def wait_for_submission(
+    client: TestClient, submission_id: int, *, timeout_s: float = PROCESSING_TIMEOUT_S
+) -> dict[str, object]:
+    """Poll the submission until it reaches a final status; return its JSON."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body: dict[str, object] = client.get(f"/api/submissions/{submission_id}").json()
+        if body["status"] in FINAL_STATUSES:
+            return body
+        if time.monotonic() > deadline:
+            pytest.fail(f"submission {submission_id} still {body['status']} after {timeout_s} s")
+        time.sleep(0.1)
