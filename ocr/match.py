@@ -106,6 +106,16 @@ def uncertain_rows(
     return uncertain
 
 
+def best_label_similarity(text: str, layout: Layout) -> float:
+    """How well a text fits the layout label it fits best (0 for no text)."""
+    observed = fold(strip_row_number(text))
+    if len(observed.replace(" ", "")) < MIN_TEXT_LETTERS:
+        return 0.0
+    return max(
+        prefix_similarity(observed, fold(label)) for row in layout.rows for label in row.labels
+    )
+
+
 def _is_anchor(scores: np.ndarray, i: int, j: int) -> bool:
     rivals = np.delete(scores[i], j)
     best_rival = float(rivals.max()) if len(rivals) else 0.0

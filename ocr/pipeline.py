@@ -24,7 +24,14 @@ from ocr.labels import (
     read_texts,
 )
 from ocr.layout import Layout, Row
-from ocr.match import RowText, label_column, map_columns, match_rows, uncertain_rows
+from ocr.match import (
+    RowText,
+    best_label_similarity,
+    label_column,
+    map_columns,
+    match_rows,
+    uncertain_rows,
+)
 from ocr.read import Reader, TesseractReader, TextLayerReader
 from ocr.types import Box, CellText, Extraction, Grid, MatchedRow, Page, Reading, ReadingStatus
 
@@ -104,7 +111,7 @@ def _match_rows(
     matches, warnings = match_rows(rows, layout)
     doubtful = uncertain_rows(rows, layout, matches)
     if doubtful:
-        rows = _reread_rows(tables, rows, doubtful, line_px)
+        rows = _reread_rows(tables, rows, doubtful, line_px, layout)
         matches, warnings = match_rows(rows, layout)
     return matches, warnings, headers
 
@@ -135,7 +142,11 @@ def _read_prefixes(
 
 
 def _reread_rows(
-    tables: list[_PageTable], rows: list[RowText], doubtful: list[int], line_px: dict[int, int]
+    tables: list[_PageTable],
+    rows: list[RowText],
+    doubtful: list[int],
+    line_px: dict[int, int],
+    layout: Layout,
 ) -> list[RowText]:
     """Replace the prefix of each doubtful row by its whole label (one call per page)."""
     updated = list(rows)
@@ -153,7 +164,10 @@ def _reread_rows(
             max_width_lines=MAX_WIDTH_LINES,
         )
         for i, text in zip(mine, texts, strict=True):
-            updated[i] = replace(rows[i], text=text)
+            # A whole label read worse than its prefix (a stamp, a cut line) is no
+            # improvement: keep whichever text resembles some label more.
+            if best_label_similarity(text, layout) >= best_label_similarity(rows[i].text, layout):
+                updated[i] = replace(rows[i], text=text)
     return updated
 
 

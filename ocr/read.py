@@ -493,13 +493,26 @@ def _is_struck(group: np.ndarray) -> bool:
     line = cv2.morphologyEx(group.astype(np.uint8) * 255, cv2.MORPH_OPEN, kernel)
     n, _, stats, _ = cv2.connectedComponentsWithStats(line, connectivity=8)
     for i in range(1, n):
-        _, y, lw, lh, _ = stats[i]
+        x, y, lw, lh, _ = stats[i]
         centre = y + lh / 2
         is_thin = lh <= max(3, 0.25 * gh)
         is_middle = top + 0.25 * gh < centre < bottom - 0.25 * gh
-        if is_thin and is_middle and lw >= 0.85 * gw:
+        if is_thin and is_middle and lw >= 0.85 * gw and _sticks_out(group, x, x + lw, y, lh):
             return True
     return False
+
+
+def _sticks_out(group: np.ndarray, x0: int, x1: int, y: int, lh: int) -> bool:
+    """Does the stroke reach past the digits it crosses? A pen's strike does; the
+    joined middle bars of touching digits ("68" in a bold, blurred font) do not."""
+    others = group.copy()
+    others[max(0, y - 1) : y + lh + 1] = False
+    cols = np.flatnonzero(others.any(axis=0))
+    if len(cols) == 0:
+        return True
+    rows = np.flatnonzero(group.any(axis=1))
+    margin = max(2, int(0.06 * (rows[-1] - rows[0] + 1)))
+    return bool(x0 < cols[0] - margin or x1 > cols[-1] + 1 + margin)
 
 
 def _ink_groups(mask: np.ndarray) -> list[tuple[int, int]]:

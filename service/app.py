@@ -17,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 
 from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
-from service.routes import campaigns, health, jobs, submissions, units
+from service.routes import campaigns, health, images, jobs, review, submissions, units
 from service.runner import EmbeddedRunner
 from service.settings import Settings, get_settings
 from service.storage import LocalBlobStore
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, units, campaigns, submissions, jobs):
+    for module in (health, units, campaigns, submissions, jobs, review, images):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -5,6 +5,7 @@
     ServiceError                 status   code
     ├─ NotFoundError             404      not_found (unit, campaign, submission, job)
     ├─ ConflictError             409      e.g. job_not_failed, unit_exists
+    │  └─ VersionConflictError   409      version_conflict (a decision on a stale version)
     ├─ UploadTooLargeError       413      upload_too_large
     ├─ InvalidRequestError       422      e.g. unknown_unit, no_files
     └─ StaleAttemptError         (never reaches HTTP: a fenced job write was refused)
@@ -58,6 +59,13 @@ class NotFoundError(ServiceError):
 class ConflictError(ServiceError):
     status = 409
     code = "conflict"
+
+
+class VersionConflictError(ConflictError):
+    """A decision named a reading version that is no longer current: someone decided first."""
+
+    code = "version_conflict"
+    fix = "Reload the reading, look at the decision already taken, and decide again if needed."
 
 
 class UploadTooLargeError(ServiceError):
@@ -156,7 +164,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 _DESCRIPTIONS = {
     404: "Not found (problem+json, code not_found).",
-    409: "Conflict with the current state (problem+json).",
+    409: "Conflict with the current state (problem+json; e.g. version_conflict).",
     413: "Upload over the size limit (problem+json, code upload_too_large).",
     415: "Not a PDF, PNG, JPEG or TIFF file (problem+json, code unsupported_file_type).",
     422: "Invalid request or file (problem+json; code e.g. validation_error, empty_file).",

@@ -6,7 +6,8 @@ Contract (what a runner may rely on):
    got; every database write of this function is fenced by that attempt, so a late or
    duplicate execution writes nothing (``StaleAttemptError`` is logged and swallowed).
 2. Steps: load the originals from the blob store -> ``ocr.load.load_document`` ->
-   record the page count -> ``ocr.pipeline.extract`` -> replace the submission's pages
+   record the page count -> ``ocr.pipeline.extract`` -> store the cleaned page images
+   (``service.images``) -> replace the submission's pages
    and readings, mark the job done and set the submission's status (``needs_review``
    if any reading is flagged, else ``clean``), in one transaction.
 3. ``InputError`` and ``LayoutError`` (the file or the campaign's layout) fail the job
@@ -35,6 +36,7 @@ from ocr.types import Page as OcrPage
 from service import repository
 from service.db import make_session_factory, shared_engine
 from service.errors import StaleAttemptError
+from service.images import store_page_images
 from service.models import Submission
 from service.settings import Settings, get_settings
 from service.storage import LocalBlobStore
@@ -85,18 +87,25 @@ def _process(submission_id: int, attempt: int, settings: Settings) -> str:
             session, submission_id=submission_id, attempt=attempt, pages_total=len(pages)
         )
     extraction = extract(pages, load_layout(layout_id))
+    # Stored before the rows that name them (like the originals): a crash in between
+    # leaves unreferenced blobs, never a page pointing at nothing.
+    images = store_page_images(pages, store)
     with sessions.begin() as session:
         return repository.persist_extraction(
             session,
             submission_id=submission_id,
             attempt=attempt,
             extraction=extraction,
-            pages=page_infos(pages),
+            pages=page_infos(pages, images),
             seconds=time.perf_counter() - started,
         )
 
 
-def page_infos(pages: Sequence[OcrPage]) -> list[repository.PageInfo]:
+def page_infos(
+    pages: Sequence[OcrPage], images: Sequence[str | None] = ()
+) -> list[repository.PageInfo]:
+    """What the database keeps of each page; ``images`` are the cleaned pages' blob keys."""
+    keys = list(images) or [None] * len(pages)
     return [
         repository.PageInfo(
             page_index=p.index,
@@ -105,8 +114,9 @@ def page_infos(pages: Sequence[OcrPage]) -> list[repository.PageInfo]:
             width_px=int(p.image.shape[1]),
             height_px=int(p.image.shape[0]),
             has_text_layer=p.has_text_layer,
+            image_sha256=key,
         )
-        for p in pages
+        for p, key in zip(pages, keys, strict=True)
     ]
 
 

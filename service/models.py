@@ -37,6 +37,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -195,6 +196,8 @@ class Page(Base):
     width_px: Mapped[int] = mapped_column(Integer)
     height_px: Mapped[int] = mapped_column(Integer)
     has_text_layer: Mapped[bool] = mapped_column(default=False)
+    # The cleaned page (grayscale PNG) in the blob store: the pixel frame of the boxes.
+    image_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Reading(Base):
@@ -221,6 +224,14 @@ class Reading(Base):
     box: Mapped[list[Any] | None] = mapped_column(JSON)
     column_key: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The last human decision (confirm, correct, unreadable), by whom and when; the
+    # actor is an account reference once accounts exist. ``accepted_reasons`` are the
+    # rule reasons a person confirmed the value against: rechecks do not raise them again.
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    is_decided_by_uploader: Mapped[bool] = mapped_column(default=False, server_default=false())
+    accepted_reasons: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy convention)
 
@@ -260,6 +271,9 @@ class Job(Base):
 class AuditEvent(Base):
     """One change to a submission or a reading: append-only, never updated or deleted.
 
+    Database triggers (migration 0002) refuse UPDATE and DELETE, except the foreign
+    key setting ``reading_id`` to NULL when reprocessing replaces the readings.
+
     ``actor`` is an account reference once accounts exist, else a system actor such
     as ``runner``. ``old`` and ``new`` are JSON snapshots of what changed.
     """
@@ -275,3 +289,5 @@ class AuditEvent(Base):
     new: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utc_now)
+    # The unit that uploaded decided (before review), not a reviewer.
+    is_by_uploader: Mapped[bool] = mapped_column(default=False, server_default=false())

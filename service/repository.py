@@ -269,7 +269,7 @@ class ClaimedJob:
 
 @dataclass(frozen=True)
 class PageInfo:
-    """What is kept of a loaded page (its pixels are re-rendered from the blob on demand)."""
+    """What is kept of a loaded page; ``image_sha256`` names its cleaned image (a blob)."""
 
     page_index: int
     source: str
@@ -277,6 +277,7 @@ class PageInfo:
     width_px: int
     height_px: int
     has_text_layer: bool
+    image_sha256: str | None = None
 
 
 def get_job(session: Session, job_id: int) -> Job:
@@ -589,3 +590,14 @@ def retry_job(session: Session, *, job_id: int, max_attempts: int) -> Job:
     session.flush()
     session.refresh(job)
     return job
+
+
+def get_page(session: Session, submission_id: int, page_index: int) -> Page:
+    """The page row (0-based ``page_index``) of an existing submission, or 404."""
+    get_submission(session, submission_id)
+    page = session.scalars(
+        select(Page).where(Page.submission_id == submission_id, Page.page_index == page_index)
+    ).one_or_none()
+    if page is None:
+        raise NotFoundError(f"Submission {submission_id} has no page {page_index + 1}.")
+    return page

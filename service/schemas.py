@@ -8,10 +8,11 @@ Conversions from database rows live here, next to the shapes they produce.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.models import Campaign, Job, Reading, Submission, Unit
+from service.models import AuditEvent, Campaign, Job, Reading, Submission, Unit
 
 
 class ProblemPublic(BaseModel):
@@ -192,6 +193,11 @@ class ReadingPublic(BaseModel):
     status: str = Field(examples=["ok", "needs_review", "empty", "unreadable"])
     column_key: str | None
     version: int
+    decision: str | None = Field(
+        default=None, description="The last human decision: confirm, correct, unreadable."
+    )
+    decided_by: str | None = None
+    decided_by_uploader: bool = False
 
     @classmethod
     def of(cls, reading: Reading) -> ReadingPublic:
@@ -209,6 +215,9 @@ class ReadingPublic(BaseModel):
             status=reading.status,
             column_key=reading.column_key,
             version=reading.version,
+            decision=reading.decision,
+            decided_by=reading.decided_by,
+            decided_by_uploader=reading.is_decided_by_uploader,
         )
 
 
@@ -270,3 +279,96 @@ class JobPublic(BaseModel):
                 retry=f"/api/jobs/{job.id}/retry",
             ),
         )
+
+
+class ReviewDecisionCreate(BaseModel):
+    """A person's decision on one reading, at the ``version`` they saw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["confirm", "correct", "unreadable"] = Field(
+        description="confirm the value read, correct it (give ``value``), or mark it "
+        "unreadable: ask the unit (the value is emptied and stays open)."
+    )
+    value: int | None = Field(
+        default=None, ge=0, description="The right number, for ``correct`` only."
+    )
+    version: int = Field(ge=1, description="The reading's ``version`` the decision is based on.")
+    actor: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Who decides. Replaced by the signed-in account once accounts exist.",
+    )
+    reason: str | None = Field(default=None, max_length=2000, description="Why, for the audit.")
+    by_uploader: bool = Field(
+        default=False,
+        description="The unit that uploaded decides on its own reading before review.",
+    )
+
+
+class DecisionPublic(BaseModel):
+    """The decided reading, the readings the re-check changed, the submission's status."""
+
+    reading: ReadingPublic
+    rechecked: list[ReadingPublic]
+    submission_status: str = Field(examples=["needs_review", "clean"])
+
+
+class AuditEventPublic(BaseModel):
+    id: int
+    submission_id: int
+    reading_id: int | None
+    actor: str
+    action: str = Field(
+        examples=["reading_corrected", "reading_confirmed", "flags_rechecked", "status_changed"]
+    )
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    reason: str | None
+    by_uploader: bool
+    at: datetime
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventPublic:
+        return cls(
+            id=event.id,
+            submission_id=event.submission_id,
+            reading_id=event.reading_id,
+            actor=event.actor,
+            action=event.action,
+            old=event.old,
+            new=event.new,
+            reason=event.reason,
+            by_uploader=event.is_by_uploader,
+            at=event.at,
+        )
+
+
+class QueueUnitPublic(BaseModel):
+    code: str
+    name: str
+
+
+class QueueItemPublic(BaseModel):
+    reading_id: int
+    submission_id: int
+    unit: QueueUnitPublic
+    row_key: str
+    field: str
+    row_label: str = Field(description="The printed label of the row (from the layout).")
+    unit_of_measure: str = Field(examples=["lớp/người", "đồng"])
+    value: int | None = Field(description="The proposed value.")
+    text: str = Field(description="The text read in the cell.")
+    confidence: float
+    reasons: list[str]
+    status: str
+    version: int
+    crop_url: str | None = Field(description="PNG of the cell with context; null without a box.")
+    page_url: str | None = Field(description="PNG of the whole page; add ?overlay=1 for colours.")
+
+
+class QueuePagePublic(BaseModel):
+    items: list[QueueItemPublic]
+    total: int
+    limit: int
+    offset: int

@@ -34,6 +34,10 @@ class BlobStore(Protocol):
 
     def read(self, sha256: str) -> bytes: ...
 
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data`` and return its key (derived images such as cleaned pages)."""
+        ...
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
@@ -84,7 +88,7 @@ class LocalBlobStore:
         _fsync_dir(target.parent)
 
     def put_bytes(self, data: bytes) -> str:
-        """Store ``data`` and return its key (for scripts and tests)."""
+        """Store ``data`` and return its key (cleaned page images, scripts, tests)."""
         sha256 = hashlib.sha256(data).hexdigest()
         self.root.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
