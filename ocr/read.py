@@ -53,9 +53,9 @@ STRIKE_MIN_WIDTH = 0.7
 # Ink at least this share of a one-line row tall is digit-sized (digits are ~half).
 DIGIT_MIN_HEIGHT_SHARE = 0.3
 # A lone upright stroke at least this many times taller than wide reads as "1".
-BAR_MIN_ASPECT = 2.2
-# A dash ("none") is a flat component at least this many times wider than tall.
-DASH_MIN_ASPECT = 2.2
+BAR_MIN_ASPECT = 2.0
+# A dash ("none") is at most this share of a one-line row tall (digits are ~half).
+DASH_MAX_HEIGHT_SHARE = 0.2
 
 
 class Reader(Protocol):
@@ -207,6 +207,9 @@ def _vote(ink: Ink, reads: list[tuple[str, float]]) -> CellText:
             bucket=UNPARSED,
         )
     value, voters = max(votes.items(), key=lambda kv: (len(kv[1]), -kv[1][0]))
+    if ink.is_bar and value == 1:
+        # The shape of a lone upright stroke stands in for a look that dropped it.
+        voters = list(range(len(reads))) if len(votes) == 1 else voters
     reasons += parsed[voters[0]].reasons
     if len(voters) < len(reads):
         reasons.append("reads_disagree")
@@ -309,7 +312,7 @@ def find_ink(gray: np.ndarray, box: Box, *, rule_px: int, row_px: int) -> Ink | 
     keep = _text_components(binary, row_px=row_px)
     if keep is None:
         return Blank(score=_blank_score(cell, binary))
-    return _ink_from_mask(cell, binary, keep)
+    return _ink_from_mask(cell, binary, keep, row_px=row_px)
 
 
 def _binarise(cell: np.ndarray) -> np.ndarray:
@@ -422,7 +425,7 @@ def _text_components(binary: np.ndarray, *, row_px: int) -> np.ndarray | None:
     return keep[labels]
 
 
-def _ink_from_mask(cell: np.ndarray, binary: np.ndarray, keep: np.ndarray) -> Ink:
+def _ink_from_mask(cell: np.ndarray, binary: np.ndarray, keep: np.ndarray, *, row_px: int) -> Ink:
     mask = (binary > 0) & keep
     ys, xs = np.nonzero(mask)
     x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
@@ -436,8 +439,10 @@ def _ink_from_mask(cell: np.ndarray, binary: np.ndarray, keep: np.ndarray) -> In
     h, w = crop.shape
     single = _single_blob(mask)
     centre_y = (y0 + y1) / 2 / cell.shape[0]
+    # A dash is one flat mark in the middle of the cell, far lower than a digit; blur
+    # at 150-200 dpi makes an en dash only ~1.5x wider than tall, so height decides.
     is_dash = (
-        single and w >= DASH_MIN_ASPECT * h and h <= 0.35 * cell.shape[0] and 0.2 < centre_y < 0.8
+        single and h <= DASH_MAX_HEIGHT_SHARE * row_px and w >= 1.3 * h and 0.2 < centre_y < 0.8
     )
     is_bar = single and h >= BAR_MIN_ASPECT * w
     return Ink(crop=crop, is_dash=is_dash, is_x=False, is_bar=is_bar, struck=struck)
