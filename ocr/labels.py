@@ -67,7 +67,7 @@ def _crop(
     region = gray[box.y : box.bottom, box.x : box.right]
     if region.size == 0:
         return np.full((8, 8), 255, np.uint8)
-    region = erase_rules(region)
+    region = despeckle(erase_rules(region), line_px=line_px)
     if max_lines is not None:
         region = _first_lines(region, lines=max_lines, line_px=line_px)
     if scale < 1.0:
@@ -78,24 +78,51 @@ def _crop(
 def _first_lines(region: np.ndarray, *, lines: int, line_px: int) -> np.ndarray:
     """The first ``lines`` text lines of a cell, cut in the valley between lines.
 
-    The cut is placed at the pixel row with the least ink around where the next line
-    should begin (``lines`` line heights below the first ink): the leading between
-    lines is the emptiest band there, even when a diacritic nearly touches the line
-    above. Cutting through a line instead makes Tesseract read garbage.
+    Lines are found from the dense rows of letter bodies (speckle and leftover rule
+    pixels are sparse), reaching up a third of a line for diacritics. The cut is the
+    row with the least ink where the next line should begin: the leading is the
+    emptiest band there even when a diacritic nearly touches the line above. Cutting
+    through a line instead makes Tesseract read garbage.
     """
     ink_per_row = (region < 128).sum(axis=1)
-    rows = np.flatnonzero(ink_per_row > 1)
-    if len(rows) == 0:
+    # A row inked across half the cell is a rule the eraser missed (broken on a fax).
+    is_rule = ink_per_row >= 0.5 * region.shape[1]
+    if is_rule.any():
+        region = region.copy()
+        region[is_rule] = 255
+        ink_per_row = np.where(is_rule, 0, ink_per_row)
+    peak = int(ink_per_row.max(initial=0))
+    body = np.flatnonzero(ink_per_row >= max(2, 0.2 * peak))
+    if len(body) == 0:
         return region[: max(8, line_px)]
-    top = max(0, int(rows[0]) - 2)
-    last = int(rows[-1])
-    lo = top + int((lines - 0.25) * line_px)
-    hi = top + int((lines + 0.35) * line_px)
+    first = int(body[0])
+    top = max(0, first - line_px // 3)
+    last = int(body[-1])
+    lo = first + int((lines - 0.3) * line_px)
+    hi = first + int((lines + 0.3) * line_px)
     if lo >= last:
-        return region[top : last + 2]
+        return region[top : last + line_px // 4]
     window = ink_per_row[lo : min(hi, last) + 1]
     cut = lo + int(np.argmin(window))
     return region[top:cut]
+
+
+def despeckle(region: np.ndarray, *, line_px: int) -> np.ndarray:
+    """Whiten isolated dots far smaller than a letter's dot (fax and scanner noise).
+
+    Noise makes Tesseract find letters where there are none and, in a crop cut to its
+    first line, decide where that line starts.
+    """
+    _, binary = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    max_area = max(2, (line_px // 12) ** 2)
+    small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] <= max_area)
+    small = small[small > 0]
+    if len(small) == 0:
+        return region
+    out = region.copy()
+    out[np.isin(labels, small)] = 255
+    return out
 
 
 def erase_rules(region: np.ndarray) -> np.ndarray:
@@ -108,7 +135,15 @@ def erase_rules(region: np.ndarray) -> np.ndarray:
     _, binary = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     long_h = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((1, max(10, int(w * 0.5))), np.uint8))
     long_v = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((max(10, int(h * 0.7)), 1), np.uint8))
-    rules = cv2.dilate(cv2.bitwise_or(long_h, long_v), np.ones((3, 3), np.uint8))
+    # Near the top and bottom edges a rule may be broken (fax) or only partly inside
+    # the crop: bridge small gaps and accept shorter runs there.
+    bridged = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8))
+    edge_h = cv2.morphologyEx(
+        bridged, cv2.MORPH_OPEN, np.ones((1, max(10, int(w * 0.25))), np.uint8)
+    )
+    band = max(3, h // 6)
+    edge_h[band : h - band] = 0
+    rules = cv2.dilate(long_h | long_v | edge_h, np.ones((3, 3), np.uint8))
     out = region.copy()
     out[rules > 0] = 255
     return out

@@ -61,6 +61,7 @@ def match_rows(rows: Sequence[RowText], layout: Layout) -> tuple[list[MatchedRow
     threshold = layout.table.label_match.min_similarity
     pairs = _align(scores, threshold)
     pairs += _out_of_order(scores, pairs)
+    pairs += _by_position(pairs, observed)
     matches = [
         MatchedRow(
             row_key=layout.rows[j].key,
@@ -154,6 +155,24 @@ def _align(scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
         else:
             j -= 1
     return pairs[::-1]
+
+
+def _by_position(pairs: list[tuple[int, int]], observed: list[str]) -> list[tuple[int, int]]:
+    """Rows whose label could not be read, placed by order between two matched rows.
+
+    Only where the gap holds exactly as many grid rows as layout rows, none of them
+    with a readable label (a stamp over the label, a cut line): then the printed order
+    is the only possible assignment. Anything else stays unmatched and is reported.
+    """
+    ordered = sorted(pairs)
+    extra: list[tuple[int, int]] = []
+    for (ia, ja), (ib, jb) in pairwise(ordered):
+        gap = range(ia + 1, ib)
+        if len(gap) == 0 or len(gap) != jb - ja - 1:
+            continue
+        if all(len(observed[i].replace(" ", "")) < MIN_TEXT_LETTERS for i in gap):
+            extra += [(i, ja + 1 + k) for k, i in enumerate(gap)]
+    return extra
 
 
 def _out_of_order(scores: np.ndarray, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -9,7 +9,7 @@ Whole-document failures (no table anywhere, not this form) raise ``InputError``s
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from ocr.checks import apply_checks
@@ -55,15 +55,41 @@ class _PageTable:
     label_col: int
 
 
-def extract(pages: Sequence[Page], layout: Layout, *, reader: Reader | None = None) -> Extraction:
+def extract(
+    pages: Sequence[Page],
+    layout: Layout,
+    *,
+    reader: Reader | None = None,
+    on_page_read: Callable[[int], None] | None = None,
+) -> Extraction:
     """Read a submission's pages (already loaded, in order) against a layout."""
-    cleaned = [clean_page(p) for p in pages]
+    return extract_cleaned(
+        [clean_page(p) for p in pages], layout, reader=reader, on_page_read=on_page_read
+    )
+
+
+def extract_cleaned(
+    cleaned: Sequence[Page],
+    layout: Layout,
+    *,
+    reader: Reader | None = None,
+    on_page_read: Callable[[int], None] | None = None,
+) -> Extraction:
+    """``extract`` for pages already passed through ``clean_page`` (the service keeps
+    them, to show reviewers the very pixels the boxes refer to).
+
+    ``on_page_read(n)`` is told after each page's values are read that ``n`` pages are
+    done, for progress reports on long documents.
+    """
+    pages = cleaned
     tables, warnings = _find_tables(cleaned)
     matches, extra, headers = _match_rows(tables, layout)
     warnings += extra
     _check_form(matches, layout)
     columns = _map_all_columns(tables, matches, headers, layout)
-    readings = _read_fields(tables, matches, columns, layout, reader)
+    readings = _read_fields(tables, matches, columns, layout, reader, on_page_read)
+    if on_page_read is not None:
+        on_page_read(len(pages))
     readings = apply_checks(readings, layout)
     return Extraction(
         layout_id=layout.id,
@@ -221,6 +247,7 @@ def _read_fields(
     columns: dict[int, dict[str, int]],
     layout: Layout,
     reader: Reader | None,
+    on_page_read: Callable[[int], None] | None = None,
 ) -> list[Reading]:
     by_key = {m.row_key: m for m in matches}
     by_page = {t.grid.page_index: t for t in tables}
@@ -237,12 +264,14 @@ def _read_fields(
                     box = table.grid.cell_box(match.grid_row, g)
                     requests.setdefault(match.page_index, []).append((row.key, field, col_key, box))
     cells: dict[tuple[str, str], list[tuple[str, Box, int, CellText]]] = {}
-    for page_index, reqs in requests.items():
+    for done, (page_index, reqs) in enumerate(sorted(requests.items()), 1):
         table = by_page[page_index]
         engine = reader or (TextLayerReader() if table.page.has_text_layer else TesseractReader())
         texts = engine.read_cells(table.page, [r[3] for r in reqs], grid=table.grid)
         for (row_key, field, col_key, box), text in zip(reqs, texts, strict=True):
             cells.setdefault((row_key, field), []).append((col_key, box, page_index, text))
+        if on_page_read is not None and done < len(requests):
+            on_page_read(done)
     return [
         _reading(layout, row_key, field, cells.get((row_key, field)))
         for row_key, field in layout.field_keys()

@@ -308,10 +308,13 @@ def find_ink(gray: np.ndarray, box: Box, *, rule_px: int, row_px: int) -> Ink | 
     cell = gray[y0:y1, x0:x1]
     binary = _binarise(cell)
     binary = _remove_rule_remnants(binary, row_px=row_px)
+    before_intruders = binary.copy()
     _drop_intruders(binary, row_px=row_px)
     keep = _text_components(binary, row_px=row_px)
     if keep is None:
-        return Blank(score=_blank_score(cell, binary))
+        # Judged on the ink before overflow was dropped: a cell emptied by that step is
+        # a doubtful blank, not a sure one.
+        return Blank(score=_blank_score(cell, before_intruders))
     return _ink_from_mask(cell, binary, keep, row_px=row_px)
 
 

@@ -92,9 +92,14 @@ class Grid:
 
     @property
     def typical_row_px(self) -> int:
-        """Median row height: the height of a one-line row, the page's unit of scale."""
+        """Height of a one-line row, the page's unit of scale for sizes inside cells.
+
+        The lower quartile of row heights, not the median: in a narrow table most
+        labels wrap and most rows are two lines tall, but section rows and short
+        labels keep a quarter of the rows at one line.
+        """
         heights = sorted(b - a for a, b in pairwise(self.row_edges_px))
-        return heights[len(heights) // 2] if heights else 0
+        return heights[len(heights) // 4] if heights else 0
 
     def cell_box(self, row: int, col: int, *, col_end: int | None = None) -> Box:
         """Box of grid cell (row, col), or of columns col..col_end-1 merged."""

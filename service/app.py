@@ -3,6 +3,7 @@
 At start-up (the lifespan) the database is migrated to the latest revision and the
 embedded runner starts (unless ``FORMSCAN_IS_RUNNER_ENABLED=false``, when another
 runner executes the jobs); at shutdown the runner lets running attempts finish.
+Every ``/api`` route needs a signed-in user (``service.auth``) except signing in.
 """
 
 from __future__ import annotations
@@ -15,14 +16,30 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from service.auth import count_users, load_secret_key
 from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
-from service.routes import campaigns, health, images, jobs, review, submissions, units
+from service.routes import (
+    campaigns,
+    health,
+    images,
+    jobs,
+    review,
+    sessions,
+    submissions,
+    tokens,
+    units,
+)
 from service.runner import EmbeddedRunner
 from service.settings import Settings, get_settings
 from service.storage import LocalBlobStore
 
 log = logging.getLogger(__name__)
+
+FIRST_ADMIN_HINT = (
+    "create the first administrator with 'formscan user add admin --role admin' "
+    "(it asks for the password), then sign in with POST /api/session"
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,7 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_db_engine(settings.database_url)
         upgrade_database(engine)
         settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+        app.state.secret_key = load_secret_key(settings)
         app.state.sessions = make_session_factory(engine)
+        with app.state.sessions() as session:
+            if count_users(session) == 0:
+                log.warning("no accounts yet: %s", FIRST_ADMIN_HINT)
         app.state.store = LocalBlobStore(settings.blob_dir)
         app.state.runner = None
         if settings.is_runner_enabled:
@@ -54,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, units, campaigns, submissions, jobs, review, images):
+    for module in (health, sessions, tokens, units, campaigns, submissions, jobs, review, images):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -8,7 +8,10 @@ Schema of the layout format, from which ``layouts/schema.json`` is generated.
 embedded job runner started; see ``service.settings`` for the ``FORMSCAN_*``
 variables). ``formscan unit add CODE NAME --kind K [--parent CODE]`` and ``formscan
 campaign add NAME --year Y [--layout ID] [--deadline DATE] [--unit CODE ...]`` register
-units and campaigns in the service's database.
+units and campaigns in the service's database; ``formscan unit import FILE.csv``
+creates or updates units from a CSV file (code,name,kind,parent_code). ``formscan user
+add USERNAME --role R [--unit CODE] [--password-stdin]`` creates an account (the
+password is asked for, or read from standard input; never an argument).
 Exit status: 0 when the document was processed (even with flagged fields), 2 for a
 usage error, 3 for a document that cannot be read (the message names the problem
 and the fix), 4 for a broken installation or layout.
@@ -29,6 +32,8 @@ from ocr.errors import InputError, OcrError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from service.repository import UnitRow
 
 EXIT_USAGE = 2
 EXIT_INPUT = 3
@@ -116,6 +121,27 @@ def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     unit_add.add_argument("--kind", required=True, help="school, commune, district, province...")
     unit_add.add_argument("--parent", default=None, metavar="CODE", help="the parent unit's code")
     unit_add.set_defaults(run=_run_unit_add)
+    unit_import = unit.add_parser("import", help="create or update units from a CSV file")
+    unit_import.add_argument("file", type=Path, metavar="FILE.csv")
+    unit_import.set_defaults(run=_run_unit_import)
+
+    user = sub.add_parser("user", help="manage accounts").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    user_add = user.add_parser("add", help="create an account")
+    user_add.add_argument("username")
+    user_add.add_argument("--role", required=True, choices=["admin", "reviewer", "uploader"])
+    user_add.add_argument(
+        "--unit",
+        default=None,
+        metavar="CODE",
+        help="reviewer: its district or province; uploader: its unit; admin: none",
+    )
+    user_add.add_argument("--name", default=None, help="display name (default: the username)")
+    user_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    user_add.set_defaults(run=_run_user_add)
 
     campaign = sub.add_parser("campaign", help="manage campaigns").add_subparsers(
         required=True, metavar="ACTION"
@@ -191,10 +217,14 @@ def _run_layouts(args: argparse.Namespace) -> int:
 def _run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.app import create_app
+    from service.app import FIRST_ADMIN_HINT, create_app
+    from service.auth import count_users
     from service.settings import get_settings
 
     settings = get_settings()
+    with _migrated_session() as session:
+        if count_users(session) == 0:
+            sys.stderr.write(f"formscan: no accounts yet: {FIRST_ADMIN_HINT}.\n")
     logging.getLogger().setLevel(logging.INFO)
     uvicorn.run(
         create_app(settings),
@@ -241,6 +271,98 @@ def _add_unit(args: argparse.Namespace) -> str:
         )
         session.commit()
         return UnitPublic.of(unit).model_dump_json()
+
+
+def _run_unit_import(args: argparse.Namespace) -> int:
+    return _run_registration(args, _import_units)
+
+
+def _run_user_add(args: argparse.Namespace) -> int:
+    return _run_registration(args, _add_user)
+
+
+UNIT_COLUMNS = ("code", "name", "kind", "parent_code")
+
+
+def _import_units(args: argparse.Namespace) -> str:
+    import csv
+    import dataclasses
+
+    from service import repository
+    from service.errors import InvalidRequestError
+
+    with args.file.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(UNIT_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            raise InvalidRequestError(
+                f"{args.file}: missing column(s) {', '.join(sorted(missing))}.",
+                code="invalid_csv",
+                fix=f"The first line must name the columns {','.join(UNIT_COLUMNS)}.",
+            )
+        rows = [_unit_row(line, number) for number, line in enumerate(reader, start=2)]
+    with _migrated_session() as session:
+        counts = repository.import_units(session, rows)
+        session.commit()
+    return json.dumps(dataclasses.asdict(counts))
+
+
+def _unit_row(line: dict[str, str | None], number: int) -> UnitRow:
+    from pydantic import ValidationError
+
+    from service import repository
+    from service.errors import InvalidRequestError
+    from service.schemas import UnitCreate
+
+    values = {k: (line.get(k) or "").strip() for k in UNIT_COLUMNS}
+    try:
+        body = UnitCreate(**{**values, "parent_code": values["parent_code"] or None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise InvalidRequestError(
+            f"line {number}: {where}: {first['msg']}", code="invalid_csv"
+        ) from exc
+    return repository.UnitRow(body.code, body.name, body.kind, body.parent_code)
+
+
+def _add_user(args: argparse.Namespace) -> str:
+    from service import auth
+    from service.models import Role
+    from service.schemas import UserPublic
+
+    password = _read_password(is_stdin=args.password_stdin)
+    with _migrated_session() as session:
+        user = auth.create_user(
+            session,
+            username=args.username,
+            password=password,
+            role=Role(args.role),
+            unit_code=args.unit,
+            display_name=args.name,
+        )
+        session.commit()
+        return UserPublic.of(user).model_dump_json()
+
+
+def _read_password(*, is_stdin: bool) -> str:
+    """From standard input (one line), or asked twice on the terminal; never an argument."""
+    import getpass
+
+    from service.errors import InvalidRequestError
+
+    if is_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise InvalidRequestError(
+            "No terminal to ask for the password.",
+            code="password_required",
+            fix="Pipe it in with --password-stdin.",
+        )
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat it: ") != password:
+        raise InvalidRequestError("The passwords differ.", code="password_mismatch")
+    return password
 
 
 def _add_campaign(args: argparse.Namespace) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -79,9 +79,35 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade_database(engine: Engine) -> None:
-    """Apply every migration up to head on ``engine``'s database (idempotent)."""
+def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    """Apply every migration up to ``revision`` on ``engine``'s database (idempotent).
+
+    On SQLite, foreign keys are off while migrating: a batch migration copies a table,
+    drops the original and renames the copy, and dropping a table with foreign keys on
+    first deletes its rows, cascading to their children (a submission's readings).
+    The pragma cannot change inside a transaction, so it is set before one starts,
+    and the foreign keys are checked before they are turned back on.
+    """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    is_lite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if is_lite:
+            _set_sqlite_foreign_keys(connection, is_on=False)
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if is_lite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if is_lite:
+                _set_sqlite_foreign_keys(connection, is_on=True)
+
+
+def _set_sqlite_foreign_keys(connection: Connection, *, is_on: bool) -> None:
+    # Straight on the DB-API connection: through SQLAlchemy it would open a transaction.
+    cursor = connection.connection.cursor()
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if is_on else 'OFF'}")
+    cursor.close()

@@ -3,6 +3,9 @@
 ::
 
     ServiceError                 status   code
+    ├─ auth.NotAuthenticatedError 401     not_authenticated (no or bad credentials)
+    ├─ auth.ForbiddenError       403      forbidden (the role may not do this)
+    ├─ auth.CsrfError            403      csrf_failed (cookie without X-CSRF-Token)
     ├─ NotFoundError             404      not_found (unit, campaign, submission, job)
     ├─ ConflictError             409      e.g. job_not_failed, unit_exists
     │  └─ VersionConflictError   409      version_conflict (a decision on a stale version)
@@ -40,6 +43,7 @@ class ServiceError(Exception):
     status = 400
     code = "bad_request"
     fix = ""
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, code: str | None = None, fix: str | None = None) -> None:
         super().__init__(detail)
@@ -116,7 +120,9 @@ def ocr_error_status(exc: OcrError) -> int:
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return problem_response(exc.status, code=exc.code, detail=exc.detail, fix=exc.fix)
+    return problem_response(
+        exc.status, code=exc.code, detail=exc.detail, fix=exc.fix, headers=exc.headers
+    )
 
 
 async def _ocr_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -163,6 +169,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 _DESCRIPTIONS = {
+    401: "Not signed in (problem+json, code not_authenticated).",
+    403: "Not allowed: the role may not do this (forbidden), or a cookie-authenticated "
+    "request lacks X-CSRF-Token (csrf_failed).",
     404: "Not found (problem+json, code not_found).",
     409: "Conflict with the current state (problem+json; e.g. version_conflict).",
     413: "Upload over the size limit (problem+json, code upload_too_large).",
@@ -173,14 +182,18 @@ _DESCRIPTIONS = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+def problem_responses(
+    *statuses: int, is_public: bool = False
+) -> dict[int | str, dict[str, object]]:
     """OpenAPI ``responses`` for a route: each listed error (plus 500) as problem+json.
 
+    Routes that need a signed-in user (all but ``is_public`` ones) also answer 401.
     ``create_app`` moves their schema under ``application/problem+json``.
     """
     from service.schemas import ProblemPublic
 
+    always = {500} if is_public else {401, 500}
     return {
         status: {"model": ProblemPublic, "description": _DESCRIPTIONS[status]}
-        for status in sorted({*statuses, 500})
+        for status in sorted({*statuses, *always})
     }

@@ -2,9 +2,9 @@
 
 Readings' boxes are in the pixel frame of the *cleaned* page (``ocr.clean.clean_page``:
 straightened, flat-lit grayscale), so that is the image kept for each page: a
-lossless grayscale PNG in the blob store, content-addressed like the originals.
-``clean_page`` is deterministic, so cleaning the loaded pages here gives the frame
-``ocr.pipeline.extract`` read them in.
+lossless grayscale PNG in the blob store, content-addressed like the originals. The
+job cleans each page once and hands the same images to ``extract_cleaned`` and to
+``store_page_images``, so the stored pixels are exactly the ones that were read.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ocr.clean import clean_page
 from ocr.overlay import draw_overlay
 from ocr.types import Box, Page, Reading
 from service.storage import BlobStore
@@ -43,9 +42,9 @@ def decode_gray_png(data: bytes) -> np.ndarray:
     return np.asarray(image)
 
 
-def store_page_images(pages: Sequence[Page], store: BlobStore) -> list[str]:
-    """Clean each loaded page, store it as a grayscale PNG; return the keys in page order."""
-    return [store.put_bytes(encode_png(clean_page(page).image)) for page in pages]
+def store_page_images(cleaned: Sequence[Page], store: BlobStore) -> list[str]:
+    """Store each cleaned page as a grayscale PNG; return the keys in page order."""
+    return [store.put_bytes(encode_png(page.image)) for page in cleaned]
 
 
 def crop_rect(box: Box, *, width_px: int, height_px: int) -> Box:

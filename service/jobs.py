@@ -28,10 +28,11 @@ import logging
 import time
 from collections.abc import Sequence
 
+from ocr.clean import clean_page
 from ocr.errors import InputError, LayoutError, OcrError
 from ocr.layout import load_layout
 from ocr.load import InputFile, LoadLimits, load_document
-from ocr.pipeline import extract
+from ocr.pipeline import extract_cleaned
 from ocr.types import Page as OcrPage
 from service import repository
 from service.db import make_session_factory, shared_engine
@@ -86,17 +87,28 @@ def _process(submission_id: int, attempt: int, settings: Settings) -> str:
         repository.record_pages(
             session, submission_id=submission_id, attempt=attempt, pages_total=len(pages)
         )
-    extraction = extract(pages, load_layout(layout_id))
+    cleaned = [clean_page(page) for page in pages]
+
+    def report(pages_done: int) -> None:
+        with sessions.begin() as progress_session:
+            repository.record_progress(
+                progress_session,
+                submission_id=submission_id,
+                attempt=attempt,
+                pages_done=pages_done,
+            )
+
+    extraction = extract_cleaned(cleaned, load_layout(layout_id), on_page_read=report)
     # Stored before the rows that name them (like the originals): a crash in between
     # leaves unreferenced blobs, never a page pointing at nothing.
-    images = store_page_images(pages, store)
+    images = store_page_images(cleaned, store)
     with sessions.begin() as session:
         return repository.persist_extraction(
             session,
             submission_id=submission_id,
             attempt=attempt,
             extraction=extraction,
-            pages=page_infos(pages, images),
+            pages=page_infos(cleaned, images),
             seconds=time.perf_counter() - started,
         )
 

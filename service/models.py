@@ -4,7 +4,10 @@
 
     unit ─┬─ parent (unit)                     school -> district -> province tree
           └─< campaign_unit >── campaign       which units a campaign expects
-    submission ── unit, campaign, replaces (submission)   one version of a unit's report
+    user ── unit (scope)                       an account: admin, reviewer, uploader
+      ├─< user_session                         a browser's sign-in (cookie)
+      └─< api_token                            a script's bearer token
+    submission ── unit, campaign, replaces, uploaded_by (user)   one version of a report
       ├─< submission_file                      the uploaded originals, in page order
       ├─< page                                 pages as loaded (for page images later)
       ├─< reading                              one per (row_key, field) of the layout
@@ -81,6 +84,14 @@ class JobState(StrEnum):
     FAILED = "failed"
 
 
+class Role(StrEnum):
+    """What an account may do, and over which units (see ``service.auth``)."""
+
+    ADMIN = "admin"  # everything, no unit
+    REVIEWER = "reviewer"  # the submissions of a province or district subtree
+    UPLOADER = "uploader"  # the submissions of exactly one unit
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
         datetime: UTCDateTime(),
@@ -127,6 +138,50 @@ class Campaign(Base):
     expected_units: Mapped[list[Unit]] = relationship(secondary=campaign_unit)
 
 
+class User(Base):
+    """An account. ``unit_id`` is its scope: none for an admin, the root of a reviewer's
+    subtree, an uploader's one unit. Passwords are stored as argon2id hashes only.
+    """
+
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    unit: Mapped[Unit | None] = relationship()
+
+
+class UserSession(Base):
+    """A browser's sign-in: the cookie carries the token, the table only its SHA-256."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class ApiToken(Base):
+    """A named bearer token for scripts; the secret is shown once, only its SHA-256 kept."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+
+
 class Submission(Base):
     """One uploaded version of a unit's report for a campaign.
 
@@ -150,8 +205,8 @@ class Submission(Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_detail: Mapped[str | None] = mapped_column(Text)
     error_fix: Mapped[str | None] = mapped_column(Text)
-    # The account that uploaded; a foreign key once accounts exist.
-    uploaded_by: Mapped[int | None] = mapped_column(Integer)
+    # The account that uploaded (null for uploads made before accounts existed).
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     pages_total: Mapped[int | None] = mapped_column(Integer)
     pages_done: Mapped[int] = mapped_column(Integer, default=0)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
@@ -224,8 +279,8 @@ class Reading(Base):
     box: Mapped[list[Any] | None] = mapped_column(JSON)
     column_key: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # The last human decision (confirm, correct, unreadable), by whom and when; the
-    # actor is an account reference once accounts exist. ``accepted_reasons`` are the
+    # The last human decision (confirm, correct, unreadable), by whom (the username;
+    # usernames are never renamed) and when. ``accepted_reasons`` are the
     # rule reasons a person confirmed the value against: rechecks do not raise them again.
     decision: Mapped[str | None] = mapped_column(String(16))
     decided_by: Mapped[str | None] = mapped_column(String(200))
@@ -274,8 +329,8 @@ class AuditEvent(Base):
     Database triggers (migration 0002) refuse UPDATE and DELETE, except the foreign
     key setting ``reading_id`` to NULL when reprocessing replaces the readings.
 
-    ``actor`` is an account reference once accounts exist, else a system actor such
-    as ``runner``. ``old`` and ``new`` are JSON snapshots of what changed.
+    ``actor`` is the deciding user's username (never renamed), or a system actor such
+    as ``system:ocr``. ``old`` and ``new`` are JSON snapshots of what changed.
     """
 
     __tablename__ = "audit_event"

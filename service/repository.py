@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ocr.types import Extraction
+from service.auth import Scope
 from service.errors import ConflictError, InvalidRequestError, NotFoundError, StaleAttemptError
 from service.models import (
     AuditEvent,
@@ -45,6 +46,8 @@ from service.models import (
 )
 
 SYSTEM_ACTOR = "system:ocr"
+# Internal callers (the runner, the CLI) see every unit; routes pass the user's scope.
+EVERYTHING = Scope(None)
 
 
 # --- units and campaigns --------------------------------------------------------------
@@ -72,8 +75,84 @@ def create_unit(
     return unit
 
 
-def list_units(session: Session) -> Sequence[Unit]:
-    return session.scalars(select(Unit).order_by(Unit.code)).all()
+def list_units(session: Session, *, scope: Scope = EVERYTHING) -> Sequence[Unit]:
+    return session.scalars(select(Unit).where(scope.clause(Unit.id)).order_by(Unit.code)).all()
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One line of a units file: ``parent_code`` empty for a root (a province)."""
+
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def import_units(session: Session, rows: Sequence[UnitRow]) -> ImportCounts:
+    """Create or update units by code (caller commits; nothing is ever deleted).
+
+    Parents may come after their children in ``rows``: every unit is created first,
+    parents are linked second. Updating in place keeps ids, so submissions and
+    accounts stay attached. A parent that is neither in ``rows`` nor registered, or a
+    loop in the tree, refuses the whole import.
+    """
+    codes = [r.code for r in rows]
+    if len(set(codes)) != len(codes):
+        duplicate = next(c for c in codes if codes.count(c) > 1)
+        raise InvalidRequestError(f"Unit {duplicate!r} appears twice.", code="duplicate_unit")
+    created = updated = 0
+    units: dict[str, Unit] = {}
+    before: dict[str, tuple[str, str, int | None]] = {}
+    for row in rows:
+        unit = get_unit_by_code(session, row.code)
+        if unit is None:
+            unit = Unit(code=row.code, name=row.name, kind=row.kind)
+            session.add(unit)
+            created += 1
+        else:
+            before[row.code] = (unit.name, unit.kind, unit.parent_id)
+        unit.name, unit.kind = row.name, row.kind
+        units[row.code] = unit
+    session.flush()
+    for row in rows:
+        parent = None
+        if row.parent_code:
+            parent = units.get(row.parent_code) or get_unit_by_code(session, row.parent_code)
+            if parent is None:
+                raise InvalidRequestError(
+                    f"Unit {row.code!r}: no unit with code {row.parent_code!r} (the parent).",
+                    code="unknown_unit",
+                    fix="Add the parent to the file, or register it first.",
+                )
+        units[row.code].parent_id = None if parent is None else parent.id
+    session.flush()
+    _check_no_loop(session)
+    for code, old in before.items():
+        unit = units[code]
+        updated += old != (unit.name, unit.kind, unit.parent_id)
+    return ImportCounts(created=created, updated=updated, unchanged=len(before) - updated)
+
+
+def _check_no_loop(session: Session) -> None:
+    parent_of = {uid: pid for uid, pid in session.execute(select(Unit.id, Unit.parent_id))}
+    for start in parent_of:
+        seen, uid = set(), start
+        while uid is not None:
+            if uid in seen:
+                code = session.scalar(select(Unit.code).where(Unit.id == start))
+                raise InvalidRequestError(
+                    f"Unit {code!r} would be its own ancestor.", code="unit_loop"
+                )
+            seen.add(uid)
+            uid = parent_of.get(uid)
 
 
 def create_campaign(
@@ -128,14 +207,19 @@ def files_fingerprint(files: Sequence[StoredFile]) -> str:
     return hashlib.sha256("\n".join(f.sha256 for f in files).encode()).hexdigest()
 
 
-def resolve_upload_target(session: Session, *, unit_code: str, campaign_id: int) -> None:
+def resolve_upload_target(
+    session: Session, *, unit_code: str, campaign_id: int, scope: Scope = EVERYTHING
+) -> None:
     """Check that the unit exists and may report to the campaign (before storing blobs)."""
-    _upload_target(session, unit_code=unit_code, campaign_id=campaign_id)
+    _upload_target(session, unit_code=unit_code, campaign_id=campaign_id, scope=scope)
 
 
-def _upload_target(session: Session, *, unit_code: str, campaign_id: int) -> tuple[Unit, Campaign]:
+def _upload_target(
+    session: Session, *, unit_code: str, campaign_id: int, scope: Scope
+) -> tuple[Unit, Campaign]:
     unit = get_unit_by_code(session, unit_code)
-    if unit is None:
+    # A unit outside the uploader's scope is refused like an unknown one: no leak.
+    if unit is None or not scope.allows(unit.id):
         raise InvalidRequestError(
             f"No unit with code {unit_code!r}.",
             code="unknown_unit",
@@ -161,6 +245,7 @@ def create_submission(
     files: Sequence[StoredFile],
     attempt_limit: int,
     uploaded_by: int | None = None,
+    scope: Scope = EVERYTHING,
 ) -> tuple[Submission, bool]:
     """A new version of the unit's submission, or the latest one when its files are the same.
 
@@ -168,7 +253,9 @@ def create_submission(
     previous one (``replaces_id``), which is kept. Its job is queued in the same
     transaction, so a submission is never without its job.
     """
-    unit, campaign = _upload_target(session, unit_code=unit_code, campaign_id=campaign_id)
+    unit, campaign = _upload_target(
+        session, unit_code=unit_code, campaign_id=campaign_id, scope=scope
+    )
     fingerprint = files_fingerprint(files)
     latest = session.scalars(
         select(Submission)
@@ -207,9 +294,12 @@ def create_submission(
     return submission, True
 
 
-def get_submission(session: Session, submission_id: int) -> Submission:
+def get_submission(
+    session: Session, submission_id: int, *, scope: Scope = EVERYTHING
+) -> Submission:
+    """The submission, or 404 when there is none or it is outside ``scope``."""
     submission = session.get(Submission, submission_id)
-    if submission is None:
+    if submission is None or not scope.allows(submission.unit_id):
         raise NotFoundError(f"No submission {submission_id}.")
     return submission
 
@@ -222,8 +312,9 @@ def list_submissions(
     status: str | None,
     limit: int,
     offset: int,
+    scope: Scope = EVERYTHING,
 ) -> tuple[Sequence[Submission], int]:
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [scope.clause(Submission.unit_id)]
     if campaign_id is not None:
         conditions.append(Submission.campaign_id == campaign_id)
     if unit_code is not None:
@@ -280,9 +371,9 @@ class PageInfo:
     image_sha256: str | None = None
 
 
-def get_job(session: Session, job_id: int) -> Job:
+def get_job(session: Session, job_id: int, *, scope: Scope = EVERYTHING) -> Job:
     job = session.get(Job, job_id)
-    if job is None:
+    if job is None or not scope.allows(job.submission.unit_id):
         raise NotFoundError(f"No job {job_id}.")
     return job
 
@@ -436,6 +527,18 @@ def record_pages(session: Session, *, submission_id: int, attempt: int, pages_to
     )
 
 
+def record_progress(session: Session, *, submission_id: int, attempt: int, pages_done: int) -> None:
+    """Progress: ``pages_done`` pages have been read (fenced like every job write)."""
+    now = utc_now()
+    _fence(session, submission_id=submission_id, attempt=attempt, now=now)
+    session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id)
+        .values(pages_done=pages_done, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def persist_extraction(
     session: Session,
     *,
@@ -569,9 +672,11 @@ def _fail(
     _audit(session, submission_id, "processing_failed", new={"attempt": attempt, "code": code})
 
 
-def retry_job(session: Session, *, job_id: int, max_attempts: int) -> Job:
+def retry_job(
+    session: Session, *, job_id: int, max_attempts: int, scope: Scope = EVERYTHING
+) -> Job:
     """Queue a failed job again, with ``max_attempts`` more attempts."""
-    job = get_job(session, job_id)
+    job = get_job(session, job_id, scope=scope)
     if job.state != JobState.FAILED:
         raise ConflictError(
             f"Job {job_id} is {job.state}; only failed jobs can be retried.",
@@ -592,9 +697,11 @@ def retry_job(session: Session, *, job_id: int, max_attempts: int) -> Job:
     return job
 
 
-def get_page(session: Session, submission_id: int, page_index: int) -> Page:
-    """The page row (0-based ``page_index``) of an existing submission, or 404."""
-    get_submission(session, submission_id)
+def get_page(
+    session: Session, submission_id: int, page_index: int, *, scope: Scope = EVERYTHING
+) -> Page:
+    """The page row (0-based ``page_index``) of a submission in ``scope``, or 404."""
+    get_submission(session, submission_id, scope=scope)
     page = session.scalars(
         select(Page).where(Page.submission_id == submission_id, Page.page_index == page_index)
     ).one_or_none()

@@ -44,6 +44,7 @@ from ocr.checks import recheck, rule_reasons
 from ocr.layout import Layout, load_layout
 from ocr.types import Box, ReadingStatus
 from ocr.types import Reading as OcrReading
+from service.auth import Scope
 from service.errors import ConflictError, InvalidRequestError, NotFoundError, VersionConflictError
 from service.models import AuditEvent, Reading, Submission, SubmissionStatus, Unit, utc_now
 
@@ -87,17 +88,29 @@ class DecisionOutcome:
     submission_status: str
 
 
-def get_reading(session: Session, reading_id: int) -> Reading:
+def get_reading(session: Session, reading_id: int, *, scope: Scope | None = None) -> Reading:
+    """The reading, or 404 when there is none or its submission's unit is outside ``scope``."""
     reading = session.get(Reading, reading_id)
+    if reading is not None and scope is not None:
+        unit_id = session.scalar(
+            select(Submission.unit_id).where(Submission.id == reading.submission_id)
+        )
+        if unit_id is None or not scope.allows(unit_id):
+            reading = None
     if reading is None:
         raise NotFoundError(f"No reading {reading_id}.")
     return reading
 
 
-def decide(session: Session, reading_id: int, decision: Decision) -> DecisionOutcome:
-    """Apply ``decision`` to the reading, re-check the submission, audit (caller commits)."""
+def decide(
+    session: Session, reading_id: int, decision: Decision, *, scope: Scope | None = None
+) -> DecisionOutcome:
+    """Apply ``decision`` to the reading, re-check the submission, audit (caller commits).
+
+    A reading outside ``scope`` is answered 404, as if it did not exist.
+    """
     _validate(decision)
-    reading = get_reading(session, reading_id)
+    reading = get_reading(session, reading_id, scope=scope)
     submission = session.get_one(
         Submission, reading.submission_id, with_for_update=True, populate_existing=True
     )
@@ -321,6 +334,7 @@ class QueueFilter:
     unit_code: str | None = None
     reason: str | None = None
     row_key: str | None = None
+    scope: Scope | None = None  # the reader's units; None: every unit
 
 
 @dataclass(frozen=True)
@@ -401,6 +415,8 @@ def _queue_query(
         conditions.append(Unit.code == filters.unit_code)
     if filters.row_key is not None:
         conditions.append(Reading.row_key == filters.row_key)
+    if filters.scope is not None:
+        conditions.append(filters.scope.clause(Submission.unit_id))
     if filters.district_code is not None:
         conditions.append(Submission.unit_id.in_(subtree_unit_ids(session, filters.district_code)))
     return (

@@ -7,12 +7,13 @@ Conversions from database rows live here, next to the shapes they produce.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.models import AuditEvent, Campaign, Job, Reading, Submission, Unit
+from service.models import ApiToken, AuditEvent, Campaign, Job, Reading, Submission, Unit, User
 
 
 class ProblemPublic(BaseModel):
@@ -29,6 +30,66 @@ class ProblemPublic(BaseModel):
 class HealthPublic(BaseModel):
     status: str = Field(examples=["ok"])
     database: str = Field(examples=["sqlite"])
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class UserPublic(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str = Field(examples=["admin", "reviewer", "uploader"])
+    unit_code: str | None = Field(
+        description="The scope: a reviewer's subtree, an uploader's unit."
+    )
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            unit_code=None if user.unit is None else user.unit.code,
+        )
+
+
+class SessionPublic(BaseModel):
+    """The signed-in user; ``csrf_token`` goes in ``X-CSRF-Token`` on unsafe requests."""
+
+    user: UserPublic
+    csrf_token: str | None = Field(description="Null when authenticated by a bearer token.")
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, examples=["nightly export"])
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenPublic:
+        return cls(
+            id=token.id,
+            name=token.name,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+        )
+
+
+class TokenCreatedPublic(TokenPublic):
+    token: str = Field(description="Send as 'Authorization: Bearer <token>'. Shown only now.")
 
 
 class UnitCreate(BaseModel):
@@ -74,14 +135,16 @@ class CampaignPublic(BaseModel):
     expected_unit_codes: list[str]
 
     @classmethod
-    def of(cls, campaign: Campaign) -> CampaignPublic:
+    def of(cls, campaign: Campaign, units: Sequence[Unit] | None = None) -> CampaignPublic:
+        """``units``: the expected units to show (those in the reader's scope); default all."""
+        shown = campaign.expected_units if units is None else units
         return cls(
             id=campaign.id,
             name=campaign.name,
             layout_id=campaign.layout_id,
             year=campaign.year,
             deadline=campaign.deadline,
-            expected_unit_codes=sorted(u.code for u in campaign.expected_units),
+            expected_unit_codes=sorted(u.code for u in shown),
         )
 
 
@@ -282,7 +345,11 @@ class JobPublic(BaseModel):
 
 
 class ReviewDecisionCreate(BaseModel):
-    """A person's decision on one reading, at the ``version`` they saw."""
+    """A person's decision on one reading, at the ``version`` they saw.
+
+    Who decides is the signed-in user; an uploader's decision (the unit correcting its
+    own reading before review) is recorded as ``by_uploader``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -294,16 +361,7 @@ class ReviewDecisionCreate(BaseModel):
         default=None, ge=0, description="The right number, for ``correct`` only."
     )
     version: int = Field(ge=1, description="The reading's ``version`` the decision is based on.")
-    actor: str = Field(
-        min_length=1,
-        max_length=200,
-        description="Who decides. Replaced by the signed-in account once accounts exist.",
-    )
     reason: str | None = Field(default=None, max_length=2000, description="Why, for the audit.")
-    by_uploader: bool = Field(
-        default=False,
-        description="The unit that uploaded decides on its own reading before review.",
-    )
 
 
 class DecisionPublic(BaseModel):

@@ -13,7 +13,7 @@ import functools
 import os
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # One form is 1-3 scanned pages, a few MB; 50 MB leaves room for a 600 dpi colour scan
@@ -53,6 +53,10 @@ class Settings(BaseSettings):
             upload. Default 1 s.
         host: Address ``formscan serve`` listens on. Default 127.0.0.1.
         port: Port ``formscan serve`` listens on. Default 8000.
+        secret_key: Signs session cookies and CSRF tokens. Default: generated on first
+            start and kept in ``<data_dir>/secret_key``; set it when several service
+            machines share the database, so a cookie from one is valid on the others.
+        session_hours: How long a browser sign-in lasts. Default 12 h (a working day).
     """
 
     model_config = SettingsConfigDict(env_prefix="FORMSCAN_", frozen=True)
@@ -68,6 +72,8 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(default=1.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    secret_key: SecretStr | None = Field(default=None, min_length=16)
+    session_hours: float = Field(default=12.0, gt=0)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

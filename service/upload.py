@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ocr.errors import EmptyFileError, UnsupportedFileTypeError
 from ocr.load import PDF_HEADER_WINDOW_BYTES, sniff_media_type
 from service import repository
+from service.auth import Scope
 from service.errors import InvalidRequestError, UploadTooLargeError
 from service.storage import BlobStore
 
@@ -237,13 +238,19 @@ def accept_upload(
     sessions: sessionmaker[Session],
     store: BlobStore,
     attempt_limit: int,
+    uploaded_by: int | None = None,
+    scope: Scope = repository.EVERYTHING,
 ) -> tuple[int, bool]:
-    """Check, store and record an upload; returns the submission id and whether it is new."""
+    """Check, store and record an upload; returns the submission id and whether it is new.
+
+    A unit outside ``scope`` is refused like an unknown unit (422 ``unknown_unit``),
+    before anything is stored.
+    """
     fields = parse_upload_fields(form)
     files = sniff_files(form.files)
     with sessions() as session:
         repository.resolve_upload_target(
-            session, unit_code=fields.unit_code, campaign_id=fields.campaign_id
+            session, unit_code=fields.unit_code, campaign_id=fields.campaign_id, scope=scope
         )
     for received, stored in zip(form.files, files, strict=True):
         store.put_file(received.path, sha256=stored.sha256)
@@ -256,6 +263,8 @@ def accept_upload(
                     campaign_id=fields.campaign_id,
                     files=files,
                     attempt_limit=attempt_limit,
+                    uploaded_by=uploaded_by,
+                    scope=scope,
                 )
                 return submission.id, is_new
         except IntegrityError:

@@ -7,16 +7,16 @@ from fastapi import APIRouter, Response
 from ocr.errors import UnknownLayoutError
 from ocr.layout import available_layouts
 from service import repository
-from service.deps import SessionDep
+from service.deps import AdminDep, ScopeDep, SessionDep
 from service.errors import problem_responses
 from service.schemas import CampaignCreate, CampaignPublic
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 
 
-@router.post("", status_code=201, responses=problem_responses(422))
+@router.post("", status_code=201, responses=problem_responses(403, 422))
 def create_campaign(
-    body: CampaignCreate, session: SessionDep, response: Response
+    body: CampaignCreate, _admin: AdminDep, session: SessionDep, response: Response
 ) -> CampaignPublic:
     # Only ids of shipped layouts: load_layout would also accept a file path.
     known = available_layouts()
@@ -38,10 +38,15 @@ def create_campaign(
 
 
 @router.get("", responses=problem_responses())
-def list_campaigns(session: SessionDep) -> list[CampaignPublic]:
-    return [CampaignPublic.of(c) for c in repository.list_campaigns(session)]
+def list_campaigns(session: SessionDep, scope: ScopeDep) -> list[CampaignPublic]:
+    """Every campaign; ``expected_unit_codes`` lists only the units in the user's scope."""
+    return [
+        CampaignPublic.of(c, scope.units_in(c.expected_units))
+        for c in repository.list_campaigns(session)
+    ]
 
 
 @router.get("/{campaign_id}", responses=problem_responses(404, 422))
-def get_campaign(campaign_id: int, session: SessionDep) -> CampaignPublic:
-    return CampaignPublic.of(repository.get_campaign(session, campaign_id))
+def get_campaign(campaign_id: int, session: SessionDep, scope: ScopeDep) -> CampaignPublic:
+    campaign = repository.get_campaign(session, campaign_id)
+    return CampaignPublic.of(campaign, scope.units_in(campaign.expected_units))

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from ocr.types import Box
 from service import repository, review
-from service.deps import SessionDep, StoreDep
+from service.deps import ScopeDep, SessionDep, StoreDep
 from service.errors import NotFoundError, problem_responses
 from service.images import crop_png, overlay_png
 from service.models import Page
@@ -40,6 +40,7 @@ def page_image(
     submission_id: int,
     page_no: int,
     session: SessionDep,
+    scope: ScopeDep,
     store: StoreDep,
     overlay: Annotated[bool, Query(description="Draw each read cell coloured by status.")] = False,
 ) -> Response:
@@ -47,7 +48,7 @@ def page_image(
 
     Overlay colours: green accepted, orange doubtful, red unreadable, grey blank.
     """
-    page = repository.get_page(session, submission_id, page_no - 1)
+    page = repository.get_page(session, submission_id, page_no - 1, scope=scope)
     data = _page_png(page, store)
     if overlay:
         readings = [
@@ -60,9 +61,11 @@ def page_image(
 
 
 @router.get("/readings/{reading_id}/crop.png", response_class=Response, responses=_png_responses())
-def reading_crop(reading_id: int, session: SessionDep, store: StoreDep) -> Response:
+def reading_crop(
+    reading_id: int, session: SessionDep, scope: ScopeDep, store: StoreDep
+) -> Response:
     """The cell's image with some context: 40 % of its height around it, more on the left."""
-    reading = review.get_reading(session, reading_id)
+    reading = review.get_reading(session, reading_id, scope=scope)
     if reading.box is None or reading.page_index is None:
         raise NotFoundError(
             f"Reading {reading_id} has no box on a page (its row was not found).",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service import repository
-from service.deps import RunnerDep, SessionDep, SettingsDep
+from service.deps import RunnerDep, ScopeDep, SessionDep, SettingsDep
 from service.errors import problem_responses
 from service.schemas import JobPublic
 
@@ -13,16 +13,18 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 
 @router.get("/{job_id}", responses=problem_responses(404, 422))
-def get_job(job_id: int, session: SessionDep) -> JobPublic:
-    return JobPublic.of(repository.get_job(session, job_id))
+def get_job(job_id: int, session: SessionDep, scope: ScopeDep) -> JobPublic:
+    return JobPublic.of(repository.get_job(session, job_id, scope=scope))
 
 
-@router.post("/{job_id}/retry", status_code=202, responses=problem_responses(404, 409, 422))
+@router.post("/{job_id}/retry", status_code=202, responses=problem_responses(403, 404, 409, 422))
 def retry_job(
-    job_id: int, session: SessionDep, settings: SettingsDep, runner: RunnerDep
+    job_id: int, session: SessionDep, scope: ScopeDep, settings: SettingsDep, runner: RunnerDep
 ) -> JobPublic:
     """Queue a failed job again with ``FORMSCAN_MAX_ATTEMPTS`` more attempts."""
-    job = repository.retry_job(session, job_id=job_id, max_attempts=settings.max_attempts)
+    job = repository.retry_job(
+        session, job_id=job_id, max_attempts=settings.max_attempts, scope=scope
+    )
     session.commit()
     if runner is not None:
         runner.notify()

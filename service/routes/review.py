@@ -1,7 +1,7 @@
 """Review: the queue of doubtful readings, decisions on them, and the audit trail.
 
-Who decides is the ``actor`` of the decision body for now; once accounts exist the
-signed-in user (a ``CurrentUserDep`` parameter) replaces it, on the same paths.
+Who decides is the signed-in user (``CurrentUserDep``); every route sees only the
+readings of units in the user's scope, and answers 404 for the others.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service import repository, review
-from service.deps import SessionDep
+from service.deps import CurrentUserDep, ScopeDep, SessionDep
 from service.errors import problem_responses
+from service.models import Role
 from service.schemas import (
     AuditEventPublic,
     DecisionPublic,
@@ -31,6 +32,7 @@ MAX_PAGE_SIZE = 200
 @router.get("/review/queue", responses=problem_responses(422))
 def review_queue(
     session: SessionDep,
+    scope: ScopeDep,
     campaign: Annotated[int | None, Query(description="Campaign id.")] = None,
     district: Annotated[
         str | None, Query(description="Unit code: that unit and every unit below it.")
@@ -46,9 +48,15 @@ def review_queue(
     Rule failures (sums, people fewer than classes, ranges) come before low
     confidence and other doubts, readings waiting for the unit (``asked_unit``) last;
     within a tier money rows and larger values first, then the oldest submission.
+    Only units in the signed-in user's scope are listed.
     """
     filters = review.QueueFilter(
-        campaign_id=campaign, district_code=district, unit_code=unit, reason=reason, row_key=row_key
+        campaign_id=campaign,
+        district_code=district,
+        unit_code=unit,
+        reason=reason,
+        row_key=row_key,
+        scope=scope,
     )
     entries, total = review.review_queue(session, filters, limit=limit, offset=offset)
     return QueuePagePublic(
@@ -82,13 +90,17 @@ def _queue_item(entry: review.QueueEntry) -> QueueItemPublic:
 
 
 @router.get("/readings/{reading_id}", responses=problem_responses(404, 422))
-def get_reading(reading_id: int, session: SessionDep) -> ReadingPublic:
-    return ReadingPublic.of(review.get_reading(session, reading_id))
+def get_reading(reading_id: int, session: SessionDep, scope: ScopeDep) -> ReadingPublic:
+    return ReadingPublic.of(review.get_reading(session, reading_id, scope=scope))
 
 
-@router.post("/readings/{reading_id}/decisions", responses=problem_responses(404, 409, 422))
+@router.post("/readings/{reading_id}/decisions", responses=problem_responses(403, 404, 409, 422))
 def create_decision(
-    reading_id: int, body: ReviewDecisionCreate, session: SessionDep
+    reading_id: int,
+    body: ReviewDecisionCreate,
+    user: CurrentUserDep,
+    scope: ScopeDep,
+    session: SessionDep,
 ) -> DecisionPublic:
     """Confirm, correct or mark unreadable one reading; the form's rules are re-checked.
 
@@ -96,17 +108,18 @@ def create_decision(
     (someone decided first; reload and decide again). The re-check may change other
     readings' flags (a corrected addend clears the total's ``sum_mismatch``); they are
     listed in ``rechecked`` with their new versions. 409 ``submission_not_reviewable``
-    while the submission is still being processed.
+    while the submission is still being processed. The decider is the signed-in user;
+    an uploader's decision is marked ``decided_by_uploader``.
     """
     decision = review.Decision(
         action=review.Action(body.action),
         value=body.value,
         version=body.version,
-        actor=body.actor,
+        actor=user.username,
         reason=body.reason,
-        is_by_uploader=body.by_uploader,
+        is_by_uploader=user.role == Role.UPLOADER,
     )
-    outcome = review.decide(session, reading_id, decision)
+    outcome = review.decide(session, reading_id, decision, scope=scope)
     session.commit()
     return DecisionPublic(
         reading=ReadingPublic.of(outcome.reading),
@@ -116,16 +129,18 @@ def create_decision(
 
 
 @router.get("/readings/{reading_id}/audit", responses=problem_responses(404, 422))
-def reading_audit(reading_id: int, session: SessionDep) -> list[AuditEventPublic]:
+def reading_audit(reading_id: int, session: SessionDep, scope: ScopeDep) -> list[AuditEventPublic]:
     """Every change of this reading, oldest first (append-only)."""
-    review.get_reading(session, reading_id)
+    review.get_reading(session, reading_id, scope=scope)
     return [AuditEventPublic.of(e) for e in review.audit_events(session, reading_id=reading_id)]
 
 
 @router.get("/submissions/{submission_id}/audit", responses=problem_responses(404, 422))
-def submission_audit(submission_id: int, session: SessionDep) -> list[AuditEventPublic]:
+def submission_audit(
+    submission_id: int, session: SessionDep, scope: ScopeDep
+) -> list[AuditEventPublic]:
     """Every event of the submission and its readings, oldest first (append-only)."""
-    repository.get_submission(session, submission_id)
+    repository.get_submission(session, submission_id, scope=scope)
     return [
         AuditEventPublic.of(e) for e in review.audit_events(session, submission_id=submission_id)
     ]

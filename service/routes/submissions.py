@@ -9,7 +9,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from service import repository
-from service.deps import RunnerDep, SessionDep, SessionsDep, SettingsDep, StoreDep
+from service.deps import (
+    CurrentUserDep,
+    RunnerDep,
+    ScopeDep,
+    SessionDep,
+    SessionsDep,
+    SettingsDep,
+    StoreDep,
+)
 from service.errors import problem_responses
 from service.models import SubmissionStatus
 from service.schemas import ReadingPublic, ReadingsPublic, SubmissionPagePublic, SubmissionPublic
@@ -56,11 +64,13 @@ _UPLOAD_BODY = {
             "description": "The same files were already uploaded for this unit and campaign: "
             "the existing submission (no new job).",
         },
-        **problem_responses(413, 415, 422),
+        **problem_responses(403, 413, 415, 422),
     },
 )
 async def create_submission(
     request: Request,
+    user: CurrentUserDep,
+    scope: ScopeDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     store: StoreDep,
@@ -70,7 +80,9 @@ async def create_submission(
 
     Answers 202 with ``Location`` at once; poll the submission until its status is
     ``needs_review``, ``clean`` or ``failed``. A different upload for the same unit and
-    campaign is a new version that replaces the previous one (kept).
+    campaign is a new version that replaces the previous one (kept). An uploader may
+    upload only for its unit, a reviewer for the units of its subtree; any other unit
+    is refused like an unknown one (422 ``unknown_unit``).
     """
     form = await receive_upload(
         request, max_bytes=settings.max_upload_bytes, tmp_dir=settings.tmp_dir
@@ -82,6 +94,8 @@ async def create_submission(
             sessions=sessions,
             store=store,
             attempt_limit=settings.max_attempts,
+            uploaded_by=user.id,
+            scope=scope,
         )
     finally:
         form.cleanup()
@@ -99,6 +113,7 @@ async def create_submission(
 @router.get("", responses=problem_responses(422))
 def list_submissions(
     session: SessionDep,
+    scope: ScopeDep,
     campaign: Annotated[int | None, Query(description="Campaign id.")] = None,
     unit: Annotated[str | None, Query(description="Unit code.")] = None,
     status: Annotated[SubmissionStatus | None, Query()] = None,
@@ -112,6 +127,7 @@ def list_submissions(
         status=None if status is None else str(status),
         limit=limit,
         offset=offset,
+        scope=scope,
     )
     return SubmissionPagePublic(
         items=[SubmissionPublic.of(s) for s in items], total=total, limit=limit, offset=offset
@@ -119,14 +135,14 @@ def list_submissions(
 
 
 @router.get("/{submission_id}", responses=problem_responses(404, 422))
-def get_submission(submission_id: int, session: SessionDep) -> SubmissionPublic:
-    return SubmissionPublic.of(repository.get_submission(session, submission_id))
+def get_submission(submission_id: int, session: SessionDep, scope: ScopeDep) -> SubmissionPublic:
+    return SubmissionPublic.of(repository.get_submission(session, submission_id, scope=scope))
 
 
 @router.get("/{submission_id}/readings", responses=problem_responses(404, 422))
-def list_readings(submission_id: int, session: SessionDep) -> ReadingsPublic:
+def list_readings(submission_id: int, session: SessionDep, scope: ScopeDep) -> ReadingsPublic:
     """The extraction in the CLI's JSON shape; ``fields`` is empty until processed."""
-    submission = repository.get_submission(session, submission_id)
+    submission = repository.get_submission(session, submission_id, scope=scope)
     return ReadingsPublic(
         submission_id=submission.id,
         status=submission.status,

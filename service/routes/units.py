@@ -1,19 +1,21 @@
-"""Units: the reporting tree (schools, communes, districts, provinces)."""
+"""Units: the reporting tree (schools, communes, districts, provinces); admins add them."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
 from service import repository
-from service.deps import SessionDep
+from service.deps import AdminDep, ScopeDep, SessionDep
 from service.errors import problem_responses
 from service.schemas import UnitCreate, UnitPublic
 
 router = APIRouter(prefix="/api/units", tags=["units"])
 
 
-@router.post("", status_code=201, responses=problem_responses(409, 422))
-def create_unit(body: UnitCreate, session: SessionDep, response: Response) -> UnitPublic:
+@router.post("", status_code=201, responses=problem_responses(403, 409, 422))
+def create_unit(
+    body: UnitCreate, _admin: AdminDep, session: SessionDep, response: Response
+) -> UnitPublic:
     unit = repository.create_unit(
         session, code=body.code, name=body.name, kind=body.kind, parent_code=body.parent_code
     )
@@ -23,5 +25,6 @@ def create_unit(body: UnitCreate, session: SessionDep, response: Response) -> Un
 
 
 @router.get("", responses=problem_responses())
-def list_units(session: SessionDep) -> list[UnitPublic]:
-    return [UnitPublic.of(u) for u in repository.list_units(session)]
+def list_units(session: SessionDep, scope: ScopeDep) -> list[UnitPublic]:
+    """The units in the signed-in user's scope."""
+    return [UnitPublic.of(u) for u in repository.list_units(session, scope=scope)]

@@ -17,8 +17,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from service import auth
 from service.app import create_app
+from service.models import Role, Unit, User
 from service.settings import Settings
 from tests.conftest import SAMPLES
 
@@ -31,6 +35,7 @@ PDF_SAMPLE = SAMPLES / "typed-two-page-repeated-header.pdf"
 # OCR of one page takes ~1.5 s, a worker process starts in ~1 s; generous for CI.
 PROCESSING_TIMEOUT_S = 90.0
 FINAL_STATUSES = ("needs_review", "clean", "failed")
+TEST_PASSWORD = "correct horse battery"
 
 
 @functools.cache
@@ -99,10 +104,56 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return make_settings(tmp_path, db_url)
 
 
+@functools.cache
+def test_password_hash() -> str:
+    """The argon2id hash of ``TEST_PASSWORD``, computed once (a hash takes ~0.2 s)."""
+    return auth.hash_password(TEST_PASSWORD)
+
+
+def add_user(
+    sessions: sessionmaker[Session],
+    username: str,
+    role: Role,
+    *,
+    unit_code: str | None = None,
+    is_active: bool = True,
+) -> int:
+    """An account with ``TEST_PASSWORD``; returns its id."""
+    with sessions.begin() as session:
+        unit_id = None
+        if unit_code is not None:
+            unit_id = session.scalars(select(Unit.id).where(Unit.code == unit_code)).one()
+        user = User(
+            username=username,
+            display_name=username,
+            password_hash=test_password_hash(),
+            role=role,
+            unit_id=unit_id,
+            is_active=is_active,
+        )
+        session.add(user)
+        session.flush()
+        return user.id
+
+
+def bearer_token(sessions: sessionmaker[Session], username: str) -> str:
+    with sessions.begin() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        return auth.create_api_token(session, user, name="tests")[1]
+
+
+def sign_in_admin(client: TestClient, username: str = "admin") -> None:
+    """Create an admin and authenticate ``client`` as it with a bearer token."""
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    add_user(sessions, username, Role.ADMIN)
+    client.headers["Authorization"] = f"Bearer {bearer_token(sessions, username)}"
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    """A live app (lifespan: migrations, embedded runner) on a fresh database."""
+    """A live app (lifespan: migrations, embedded runner) on a fresh database, as an admin."""
     with TestClient(create_app(settings)) as test_client:
+        sign_in_admin(test_client)
         yield test_client
 
 

@@ -51,7 +51,7 @@ def png(client: TestClient, url: str) -> np.ndarray:
 
 
 def decide(client: TestClient, reading: Json, **body: Any) -> Any:
-    payload = {"version": reading["version"], "actor": "reviewer-a", **body}
+    payload = {"version": reading["version"], **body}
     return client.post(f"/api/readings/{reading['id']}/decisions", json=payload)
 
 
@@ -67,6 +67,9 @@ def test_review_sample_queue_images_decisions_until_clean(client: TestClient) ->
     assert item["row_label"].startswith("Tổng số")
     assert (item["unit"]["code"], item["value"], item["field"]) == ("S1", 13, "count")
     assert item["page_url"] == f"/api/submissions/{submission_id}/pages/1.png"
+    query = "/api/review/queue?unit=S1&district=D1&reason=sum_mismatch&row_key=1.total"
+    assert [i["reading_id"] for i in client.get(query).json()["items"]] == [item["reading_id"]]
+    assert client.get("/api/review/queue?unit=S9").json()["total"] == 0
 
     page = png(client, item["page_url"])
     assert page.ndim == 2 and page.shape[0] > 1000  # grayscale, whole page at 200 dpi
@@ -91,7 +94,7 @@ def test_review_sample_queue_images_decisions_until_clean(client: TestClient) ->
     assert [e["action"] for e in total_events] == ["reading_confirmed"]
     event = total_events[0]
     assert (event["actor"], event["reason"], event["by_uploader"]) == (
-        "reviewer-a",
+        "admin",
         "as on paper",
         False,
     )
@@ -118,7 +121,7 @@ def test_page_image_boxes_land_on_cells(client: TestClient) -> None:
 
 
 def test_create_decision_correct_addend_clears_sum_mismatch(client: TestClient) -> None:
-    submission_id, fields = processed(client)
+    _, fields = processed(client)
     total = field(fields, "1.total")
     parts = [field(fields, key) for key in SUM_PARTS]
     excess = sum(p["value"] or 0 for p in parts) - total["value"]
@@ -147,13 +150,12 @@ def test_create_decision_correct_addend_clears_sum_mismatch(client: TestClient) 
 def test_create_decision_same_version_conflict_409(client: TestClient) -> None:
     _, fields = processed(client)
     total = field(fields, "1.total")
-    first = decide(client, total, action="correct", value=15, actor="reviewer-a")
-    second = decide(client, total, action="confirm", actor="reviewer-b")
+    first = decide(client, total, action="correct", value=15)
+    second = decide(client, total, action="confirm")
     assert first.status_code == 200, first.text
     assert second.status_code == 409
     assert second.headers["content-type"] == "application/problem+json"
     assert second.json()["code"] == "version_conflict"
     stored = client.get(f"/api/readings/{total['id']}").json()
-    assert (stored["value"], stored["decided_by"], stored["version"]) == (15, "reviewer-a", 2)
+    assert (stored["value"], stored["decided_by"], stored["version"]) == (15, "admin", 2)
     assert decide(client, total, action="correct", value=None).status_code == 422
-

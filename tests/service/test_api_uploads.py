@@ -16,6 +16,7 @@ from tests.service.conftest import (
     PNG_SAMPLE,
     make_settings,
     setup_campaign,
+    sign_in_admin,
     upload,
     wait_for_submission,
 )
@@ -55,6 +56,7 @@ def count_jobs(settings: Settings) -> int:
 def test_create_submission_over_size_limit_413(tmp_path: Path, db_url: str, limit: int) -> None:
     settings = make_settings(tmp_path, db_url, max_upload_bytes=limit)
     with TestClient(create_app(settings)) as client:
+        sign_in_admin(client)
         campaign = setup_campaign(client, "S1")
         data = PNG_SAMPLE.read_bytes()  # 238 kB
         response = upload(client, unit="S1", campaign=campaign, files=[("scan.png", data)])
@@ -130,6 +132,7 @@ def test_retry_job_not_failed_409(tmp_path: Path, db_url: str) -> None:
     # Without a runner the job stays queued.
     settings = make_settings(tmp_path, db_url, is_runner_enabled=False)
     with TestClient(create_app(settings)) as client:
+        sign_in_admin(client)
         campaign = setup_campaign(client, "S1")
         files = [("a.pdf", encrypted_pdf())]
         body = upload(client, unit="S1", campaign=campaign, files=files).json()

@@ -83,3 +83,37 @@ def test_local_blob_store_put_file_atomic_idempotent(tmp_path: Path) -> None:
     assert store.exists(sha)
     assert [p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == [sha]
     assert store.put_bytes(source.read_bytes()) == sha
+
+
+def test_upgrade_database_0003_keeps_submissions(db_url: str) -> None:
+    """The batch copy of ``submission`` (SQLite) loses no reading, file or audit event."""
+    engine = create_db_engine(db_url)
+    upgrade_database(engine, "0002")
+    now = "'2022-01-01 00:00:00'"
+    with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO unit (id, code, name, kind, created_at) "
+            f"VALUES (1, 'S1', 's', 'school', {now})",
+            "INSERT INTO campaign (id, name, layout_id, year, created_at) "
+            f"VALUES (1, 'c', 'l', 2022, {now})",
+            "INSERT INTO submission (id, unit_id, campaign_id, layout_id, version, files_sha256, "
+            f"status, uploaded_by, pages_done, warnings, created_at, updated_at) VALUES "
+            f"(1, 1, 1, 'l', 1, 'x', 'clean', 7, 0, '[]', {now}, {now})",
+            "INSERT INTO reading (submission_id, position, row_key, field, text, confidence, "
+            "status, reasons, version, is_decided_by_uploader, accepted_reasons) VALUES "
+            "(1, 0, 'a', 'count', '', 1, 'ok', '[]', 1, false, '[]')",
+            "INSERT INTO audit_event (submission_id, actor, action, at, is_by_uploader) "
+            f"VALUES (1, 'x', 'y', {now}, false)",
+        ):
+            conn.execute(text(sql))
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        counts = [
+            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+            for table in ("submission", "reading", "audit_event")
+        ]
+        assert counts == [1, 1, 1]
+        assert conn.execute(text("SELECT uploaded_by FROM submission")).scalar() is None
+        if engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()

@@ -21,12 +21,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.db import create_db_engine, make_session_factory
+from service.models import Role
 from tests.conftest import ROOT
 from tests.service.conftest import (
     PDF_SAMPLE,
     PROCESSING_TIMEOUT_S,
+    add_user,
+    bearer_token,
     make_settings,
     setup_campaign,
+    sign_in_admin,
     upload,
     wait_for_submission,
 )
@@ -91,6 +96,7 @@ class Server:
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.env, self.port = env, port
         self.proc: subprocess.Popen[bytes] | None = None
+        self.token: str | None = None
 
     def start(self) -> httpx.Client:
         self.proc = subprocess.Popen(
@@ -109,6 +115,13 @@ class Server:
                 return False
 
         wait_until(is_up, "the server to start", START_TIMEOUT_S)
+        if self.token is None:  # the first start made the database: add an admin
+            engine = create_db_engine(self.env["FORMSCAN_DATABASE_URL"])
+            sessions = make_session_factory(engine)
+            add_user(sessions, "admin", Role.ADMIN)
+            self.token = bearer_token(sessions, "admin")
+            engine.dispose()
+        client.headers["Authorization"] = f"Bearer {self.token}"
         return client
 
     def kill(self) -> None:
@@ -182,6 +195,7 @@ def test_runner_worker_killed_pool_rebuilt(tmp_path: Path, db_url: str) -> None:
     settings = make_settings(tmp_path, db_url, lease_seconds=LEASE_S)
     app = create_app(settings)
     with TestClient(app) as client:
+        sign_in_admin(client)
         campaign = setup_campaign(client, "S1")
         data = PDF_SAMPLE.read_bytes()
         submission_id = upload(

@@ -69,3 +69,19 @@ def test_uncertain_rows_deleted_row_in_alike_group_is_uncertain() -> None:
     matches, _ = match_rows(rows, LAYOUT)
     doubtful = uncertain_rows(rows, LAYOUT, matches)
     assert {rows[i].text for i in doubtful} >= {"Bồi dưỡng nâng cao trì"}
+
+
+def test_match_rows_unreadable_label_placed_by_order() -> None:
+    labels = _printed()
+    labels[labels.index(LAYOUT.row("5.4").label)] = ""  # a stamp hides the whole label
+    matches, _ = match_rows(_rows(labels), LAYOUT)
+    by_key = {m.row_key: m.grid_row for m in matches}
+    assert by_key["5.4"] == by_key["5.3"] + 1 == by_key["5.5"] - 1
+
+
+def test_match_rows_unreadable_label_not_placed_when_counts_differ() -> None:
+    labels = _printed(skip={"5.5"})
+    labels[labels.index(LAYOUT.row("5.4").label)] = ""
+    matches, _ = match_rows(_rows(labels), LAYOUT)
+    keys = {m.row_key for m in matches}
+    assert "5.4" not in keys and "5.5" not in keys

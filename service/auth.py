@@ -1,0 +1,345 @@
+"""Accounts: passwords, browser sessions, bearer tokens, and the unit scope of a user.
+
+Two ways to prove who you are:
+
+- **Browsers** sign in with ``POST /api/session`` and get a cookie holding a random
+  session token and its HMAC (the service's secret key), ``HttpOnly`` and
+  ``SameSite=Lax``. The database keeps only the token's SHA-256, with an expiry;
+  signing out deletes the row. Unsafe methods authenticated by the cookie must send
+  ``X-CSRF-Token``: an HMAC of the session token that only the sign-in answer (or
+  ``GET /api/session``) reveals, which another site's page cannot read.
+- **Scripts** send ``Authorization: Bearer <token>``, a named token created by a
+  signed-in user and shown once; only its SHA-256 is stored. A header another site
+  cannot make a browser send needs no CSRF token.
+
+Passwords are hashed with argon2id (pwdlib's recommended parameters: 64 MiB, t=3).
+
+Scope: an admin sees every unit; a reviewer the subtree under its unit (a province
+or a district); an uploader its one unit. Whatever lies outside a user's scope is
+answered as if it did not exist (404), so ids do not reveal other units' work.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pwdlib import PasswordHash
+from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy.orm import Session
+
+from service.errors import ConflictError, InvalidRequestError, ServiceError
+from service.models import ApiToken, Role, Unit, User, UserSession, utc_now
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "formscan_session"
+CSRF_HEADER = "X-CSRF-Token"
+SECRET_KEY_FILE = "secret_key"
+# 32 random bytes: beyond guessing, and short enough for a header or a cookie.
+TOKEN_BYTES = 32
+# Bearer tokens start with this, so a leaked one is recognisable in logs and scanners.
+TOKEN_PREFIX = "fst_"
+MIN_PASSWORD_CHARS = 8
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class NotAuthenticatedError(ServiceError):
+    status = 401
+    code = "not_authenticated"
+    fix = (
+        "Sign in with POST /api/session (username, password), or send "
+        "'Authorization: Bearer <token>' with a token from POST /api/tokens."
+    )
+    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012 (read-only)
+
+
+class ForbiddenError(ServiceError):
+    status = 403
+    code = "forbidden"
+    fix = "Ask an administrator to do this, or for an account with that role."
+
+
+class CsrfError(ServiceError):
+    status = 403
+    code = "csrf_failed"
+    fix = (
+        f"Send the csrf_token from POST /api/session (or GET /api/session) in the "
+        f"{CSRF_HEADER} header, or authenticate with a bearer token."
+    )
+
+
+# --- secrets and hashes ---------------------------------------------------------------
+
+
+@functools.cache
+def password_hasher() -> PasswordHash:
+    return PasswordHash.recommended()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown: both cases take as long."""
+    return password_hasher().hash(secrets.token_hex(8))
+
+
+def hash_password(password: str) -> str:
+    return password_hasher().hash(password)
+
+
+def sha256_hex(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def load_secret_key(settings: Settings) -> bytes:
+    """``FORMSCAN_SECRET_KEY``, else the key under the data directory, made on first start.
+
+    There is no built-in default: a key known from the source would let anyone sign a
+    cookie. The generated file is readable by its owner only.
+    """
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = settings.data_dir / SECRET_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_private(path, secrets.token_urlsafe(48))
+        log.info("generated a secret key in %s", path)
+    return path.read_text(encoding="ascii").strip().encode()
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_text(text, encoding="ascii")
+    tmp.replace(path)
+
+
+def _mac(key: bytes, purpose: str, token: str) -> str:
+    digest = hmac.new(key, f"{purpose}:{token}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def cookie_value(key: bytes, token: str) -> str:
+    return f"{token}.{_mac(key, 'session', token)}"
+
+
+def token_from_cookie(key: bytes, value: str) -> str | None:
+    """The session token of a cookie whose signature holds, else None."""
+    token, _, signature = value.rpartition(".")
+    if not token or not hmac.compare_digest(signature, _mac(key, "session", token)):
+        return None
+    return token
+
+
+def csrf_token(key: bytes, session_token: str) -> str:
+    return _mac(key, "csrf", session_token)
+
+
+def is_csrf_valid(key: bytes, session_token: str, sent: str | None) -> bool:
+    return sent is not None and hmac.compare_digest(sent, csrf_token(key, session_token))
+
+
+# --- users ----------------------------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    unit_code: str | None,
+    display_name: str | None = None,
+) -> User:
+    """A new active account; the scope unit must fit the role (see module docstring)."""
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidRequestError(
+            f"Invalid username {username!r}.",
+            code="invalid_username",
+            fix="Use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit.",
+        )
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidRequestError(
+            f"The password is shorter than {MIN_PASSWORD_CHARS} characters.",
+            code="weak_password",
+            fix="Choose a longer password (a few words are easy to remember).",
+        )
+    if session.scalars(select(User.id).where(User.username == username)).first() is not None:
+        raise ConflictError(f"A user named {username!r} exists.", code="user_exists")
+    unit = _scope_unit(session, role, unit_code)
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        role=role,
+        unit=unit,
+        is_active=True,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _scope_unit(session: Session, role: Role, unit_code: str | None) -> Unit | None:
+    if role == Role.ADMIN:
+        if unit_code is not None:
+            raise InvalidRequestError(
+                "An admin has no unit.", code="unit_not_allowed", fix="Leave out the unit."
+            )
+        return None
+    if unit_code is None:
+        raise InvalidRequestError(
+            f"A {role} needs a unit.",
+            code="unit_required",
+            fix="Give the code of the district or province (reviewer) or the unit (uploader).",
+        )
+    unit = session.scalars(select(Unit).where(Unit.code == unit_code)).one_or_none()
+    if unit is None:
+        raise InvalidRequestError(f"No unit with code {unit_code!r}.", code="unknown_unit")
+    return unit
+
+
+def count_users(session: Session) -> int:
+    return len(session.scalars(select(User.id).limit(1)).all())
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """The active user with this password, else ``NotAuthenticatedError`` (same for all)."""
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    hasher = password_hasher()
+    if user is None:
+        hasher.verify(password, _dummy_hash())
+        is_valid = False
+    else:
+        is_valid = hasher.verify(password, user.password_hash)
+    if user is None or not is_valid or not user.is_active:
+        raise NotAuthenticatedError(
+            "Unknown username, wrong password, or a disabled account.",
+            fix="Check the username and password; ask an administrator if it persists.",
+        )
+    return user
+
+
+# --- sessions and tokens --------------------------------------------------------------
+
+
+def start_session(session: Session, user: User, *, lifetime: timedelta) -> str:
+    """A new sign-in for ``user``; returns its token (kept only as a hash)."""
+    token = new_token()
+    now = utc_now()
+    session.add(
+        UserSession(
+            user_id=user.id,
+            token_sha256=sha256_hex(token),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    return token
+
+
+def end_session(session: Session, token: str) -> None:
+    row = session.scalars(
+        select(UserSession).where(UserSession.token_sha256 == sha256_hex(token))
+    ).one_or_none()
+    if row is not None:
+        session.delete(row)
+
+
+def user_of_session(session: Session, token: str, *, now: datetime | None = None) -> User | None:
+    row = session.scalars(
+        select(UserSession).where(UserSession.token_sha256 == sha256_hex(token))
+    ).one_or_none()
+    if row is None or row.expires_at <= (now or utc_now()):
+        return None
+    return session.get(User, row.user_id)
+
+
+def create_api_token(session: Session, user: User, *, name: str) -> tuple[ApiToken, str]:
+    """A named bearer token for ``user``; the secret is returned here and never again."""
+    secret = TOKEN_PREFIX + new_token()
+    row = ApiToken(user_id=user.id, name=name, token_sha256=sha256_hex(secret))
+    session.add(row)
+    session.flush()
+    return row, secret
+
+
+def user_of_api_token(session: Session, secret: str) -> User | None:
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_sha256 == sha256_hex(secret))
+    ).one_or_none()
+    if row is None:
+        return None
+    row.last_used_at = utc_now()
+    return session.get(User, row.user_id)
+
+
+# --- scope ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The units a user may see and act on; ``unit_ids`` None means every unit."""
+
+    unit_ids: frozenset[int] | None
+
+    @property
+    def is_everything(self) -> bool:
+        return self.unit_ids is None
+
+    def allows(self, unit_id: int) -> bool:
+        return self.unit_ids is None or unit_id in self.unit_ids
+
+    def clause(self, column: ColumnElement[int]) -> ColumnElement[bool]:
+        """A SQL condition: ``column`` (a unit id) is in scope."""
+        if self.unit_ids is None:
+            return true()
+        if not self.unit_ids:
+            return false()
+        return column.in_(sorted(self.unit_ids))
+
+    def units_in(self, units: Iterable[Unit]) -> list[Unit]:
+        return [u for u in units if self.allows(u.id)]
+
+
+def scope_of(session: Session, user: User) -> Scope:
+    if user.role == Role.ADMIN:
+        return Scope(None)
+    if user.unit_id is None:  # a non-admin without a unit sees nothing
+        return Scope(frozenset())
+    if user.role == Role.UPLOADER:
+        return Scope(frozenset({user.unit_id}))
+    return Scope(frozenset(subtree_ids(session, user.unit_id)))
+
+
+def subtree_ids(session: Session, root_id: int) -> list[int]:
+    """``root_id`` and every unit below it.
+
+    Walks the parent links in Python: a province's tree is a few thousand rows, and
+    this works the same on SQLite and PostgreSQL without recursive SQL.
+    """
+    children: dict[int, list[int]] = {}
+    for uid, parent_id in session.execute(select(Unit.id, Unit.parent_id)).all():
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(uid)
+    found, stack = [], [root_id]
+    while stack:
+        uid = stack.pop()
+        found.append(uid)
+        stack.extend(children.get(uid, ()))
+    return found
