@@ -72,10 +72,12 @@ def probability(evidence: Evidence) -> float:
     """The calibrated probability that a reading with this evidence is right."""
     if evidence.bucket == TEXT_LAYER:
         return evidence.score
-    curve = _curves().get(evidence.bucket)
+    curves = _curves()
+    base = evidence.bucket.split("/", 1)[0]  # "reads_agree/clear" falls back to "reads_agree"
+    curve = curves.get(evidence.bucket) or curves.get(base)
     if curve is not None:
         return curve(evidence.score)
-    if evidence.bucket in (READS_MAJORITY, READS_SPLIT):
+    if base in (READS_MAJORITY, READS_SPLIT):
         return min(evidence.score, UNCALIBRATED_DISAGREE_CAP)
     return evidence.score
 

@@ -52,6 +52,9 @@ SPECK_FRACTION = 0.12
 STRIKE_MIN_WIDTH = 0.7
 # Ink at least this share of a one-line row tall is digit-sized (digits are ~half).
 DIGIT_MIN_HEIGHT_SHARE = 0.3
+# A page whose cells the first look reads with at least this median confidence is
+# "clear" (crisp type); below, "hard" (handwriting, blur, noise).
+CLEAR_PAGE_MIN_CONFIDENCE = 0.985
 # A lone upright stroke at least this many times taller than wide reads as "1".
 BAR_MIN_ASPECT = 2.0
 # A dash ("none") is at most this share of a one-line row tall (digits are ~half).
@@ -110,7 +113,31 @@ class TesseractReader:
             _ocr_crops([_shown(c, look) for c in crops], whitelist=look.whitelist) for look in LOOKS
         ]
         reads = {i: [looked[n] for looked in per_look] for n, i in enumerate(to_ocr)}
-        return [_cell_text(ink, reads.get(i, [])) for i, ink in enumerate(inks)]
+        cells = [_cell_text(ink, reads.get(i, [])) for i, ink in enumerate(inks)]
+        return _with_page_clarity(cells, per_look[0] if per_look else [])
+
+
+def _with_page_clarity(
+    cells: list[CellText], first_look: list[tuple[str, float]]
+) -> list[CellText]:
+    """Refine the evidence of voted cells by how clearly the page reads as a whole.
+
+    The same vote means more on a crisp typed scan, where Tesseract is sure of almost
+    every digit, than on handwriting or a blurred photo; the median confidence of the
+    first look over the page's cells tells the two apart, and calibration learns one
+    curve for each (``reads_agree/clear``, ``reads_agree/hard``…).
+    """
+    scores = [conf for text, conf in first_look if any(ch.isdigit() for ch in text)]
+    if not scores:
+        return cells
+    clarity = "clear" if float(np.median(scores)) >= CLEAR_PAGE_MIN_CONFIDENCE else "hard"
+    voted = (READS_AGREE, READS_MAJORITY, READS_SPLIT)
+    return [
+        _with_evidence(cell, Evidence(f"{cell.bucket}/{clarity}", cell.score))
+        if cell.bucket in voted
+        else cell
+        for cell in cells
+    ]
 
 
 def _shown(crop: np.ndarray, look: Look) -> np.ndarray:

@@ -3,7 +3,8 @@
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k grid`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FORMSCAN_EXTRAS=dev bash scripts/setup.sh
+# Debian's Chromium drives the browser tests (tests/web) through Playwright.
+FORMSCAN_EXTRAS=dev FORMSCAN_APT_EXTRA="chromium ${FORMSCAN_APT_EXTRA:-}" bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m pytest -q "$@"

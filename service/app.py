@@ -16,11 +16,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from service import web
 from service.auth import count_users, load_secret_key
 from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from service.routes import (
     campaigns,
+    exports,
     health,
     images,
     jobs,
@@ -75,8 +77,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, sessions, tokens, units, campaigns, submissions, jobs, review, images):
+    for module in (
+        health,
+        sessions,
+        tokens,
+        units,
+        campaigns,
+        submissions,
+        jobs,
+        review,
+        images,
+        exports,
+    ):
         app.include_router(module.router)
+    web.install(app)  # the HTML pages and their static files
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

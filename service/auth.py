@@ -195,6 +195,35 @@ def create_user(
     return user
 
 
+FIRST_ADMIN = "admin"
+FIRST_ADMIN_PASSWORD_FILE = "initial-admin-password"
+
+
+def ensure_first_admin(session: Session, settings: Settings) -> Path | None:
+    """On a database without accounts, create the administrator ``admin``.
+
+    Its password is random and written once to a file only the service's user can
+    read under the data directory (the path is returned), so that a fresh set-up can
+    be signed into without typing secrets on a command line. Returns None when
+    accounts already exist.
+    """
+    if count_users(session) > 0:
+        return None
+    password = secrets.token_urlsafe(12)
+    create_user(
+        session,
+        username=FIRST_ADMIN,
+        password=password,
+        role=Role.ADMIN,
+        unit_code=None,
+        display_name="Administrator",
+    )
+    path = Path(settings.data_dir) / FIRST_ADMIN_PASSWORD_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_private(path, password + "\n")
+    return path
+
+
 def _scope_unit(session: Session, role: Role, unit_code: str | None) -> Unit | None:
     if role == Role.ADMIN:
         if unit_code is not None:

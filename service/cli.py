@@ -12,6 +12,9 @@ units and campaigns in the service's database; ``formscan unit import FILE.csv``
 creates or updates units from a CSV file (code,name,kind,parent_code). ``formscan user
 add USERNAME --role R [--unit CODE] [--password-stdin]`` creates an account (the
 password is asked for, or read from standard input; never an argument).
+``formscan export --campaign ID --level province|district [--unit CODE] --format
+xlsx|csv --out FILE [--include-unreviewed]`` writes a campaign's official summary table
+(XLSX) or its values in long format (CSV); see ``service.export``.
 Exit status: 0 when the document was processed (even with flagged fields), 2 for a
 usage error, 3 for a document that cannot be read (the message names the problem
 and the fix), 4 for a broken installation or layout.
@@ -125,6 +128,17 @@ def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     unit_import.add_argument("file", type=Path, metavar="FILE.csv")
     unit_import.set_defaults(run=_run_unit_import)
 
+    export = sub.add_parser("export", help="write a campaign's totals as XLSX or its data as CSV")
+    export.add_argument("--campaign", type=int, required=True, metavar="ID")
+    export.add_argument("--level", choices=["province", "district"], default="province")
+    export.add_argument("--unit", default=None, metavar="CODE", help="the district or province")
+    export.add_argument("--format", choices=["xlsx", "csv"], required=True)
+    export.add_argument("--out", type=Path, required=True, metavar="FILE")
+    export.add_argument(
+        "--include-unreviewed", action="store_true", help="also count submissions under review"
+    )
+    export.set_defaults(run=_run_export)
+
     user = sub.add_parser("user", help="manage accounts").add_subparsers(
         required=True, metavar="ACTION"
     )
@@ -217,20 +231,24 @@ def _run_layouts(args: argparse.Namespace) -> int:
 def _run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.app import FIRST_ADMIN_HINT, create_app
-    from service.auth import count_users
+    from service.app import create_app
+    from service.auth import FIRST_ADMIN, ensure_first_admin
     from service.settings import get_settings
 
     settings = get_settings()
     with _migrated_session() as session:
-        if count_users(session) == 0:
-            sys.stderr.write(f"formscan: no accounts yet: {FIRST_ADMIN_HINT}.\n")
+        created = ensure_first_admin(session, settings)
+        session.commit()
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    if created is not None:
+        sys.stderr.write(
+            f"formscan: created the administrator '{FIRST_ADMIN}'; its password is in "
+            f"{created} (readable by this user only). Sign in at http://{host}:{port}/login, "
+            "then add accounts with 'formscan user add'.\n"
+        )
     logging.getLogger().setLevel(logging.INFO)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=settings.port if args.port is None else args.port,
-    )
+    uvicorn.run(create_app(settings), host=host, port=port)
     return 0
 
 
@@ -324,6 +342,42 @@ def _unit_row(line: dict[str, str | None], number: int) -> UnitRow:
             f"line {number}: {where}: {first['msg']}", code="invalid_csv"
         ) from exc
     return repository.UnitRow(body.code, body.name, body.kind, body.parent_code)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    return _run_registration(args, _export)
+
+
+def _export(args: argparse.Namespace) -> str:
+    """Everything is in scope: the command line is the operator's (like an admin)."""
+    from ocr.layout import load_layout
+    from service import aggregate, export, repository
+    from service.auth import Scope
+
+    scope = Scope(None)
+    with _migrated_session() as session:
+        campaign = repository.get_campaign(session, args.campaign)
+        target = aggregate.resolve_target(
+            session,
+            campaign,
+            level=aggregate.Level(args.level),
+            unit_code=args.unit,
+            home_unit_id=None,
+            scope=scope,
+        )
+        facts = aggregate.collect(
+            session,
+            campaign.id,
+            scope=scope,
+            target=target,
+            include_unreviewed=args.include_unreviewed,
+        )
+    if args.format == "csv":
+        body = export.to_csv(facts)
+    else:
+        body = export.to_xlsx(facts, load_layout(facts.layout_id))
+    args.out.write_bytes(body)
+    return json.dumps({"out": str(args.out), "bytes": len(body), "units": len(facts.units)})
 
 
 def _add_user(args: argparse.Namespace) -> str:

@@ -430,3 +430,84 @@ class QueuePagePublic(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+# --- aggregation, completeness, exports -------------------------------------------------
+
+
+class TotalPublic(BaseModel):
+    """One aggregated figure: ``total`` is null when no unit reported the field."""
+
+    group: str = Field(description="Code of the district or province the total is for.")
+    row_key: str
+    field: str
+    total: int | None
+    n_reported: int = Field(description="Units whose included submission gave a value.")
+    n_submitted: int = Field(description="Units whose submission is in the total.")
+    n_expected: int
+    includes_unreviewed: bool
+    sources_url: str
+
+
+class AggregatePublic(BaseModel):
+    campaign_id: int
+    level: str
+    unit_code: str | None
+    include_unreviewed: bool
+    totals: list[TotalPublic]
+
+
+class SourcePublic(BaseModel):
+    """A unit's latest submission behind a figure and its reading of the field."""
+
+    unit_code: str
+    unit_name: str
+    district: str
+    submission_id: int
+    submission_version: int
+    submission_status: str
+    is_included: bool = Field(description="Whether this value is part of the total.")
+    reading_id: int | None
+    value: int | None
+    status: str | None
+    crop_url: str | None
+    reading_url: str | None
+
+
+class SourcesPublic(BaseModel):
+    campaign_id: int
+    unit_code: str
+    row_key: str
+    field: str
+    total: int | None
+    n_reported: int
+    n_expected: int
+    include_unreviewed: bool
+    sources: list[SourcePublic]
+    missing_unit_codes: list[str] = Field(description="Expected units with no submission.")
+
+
+class MissingUnitPublic(BaseModel):
+    code: str
+    name: str
+    district: str
+
+
+class CompletenessGroupPublic(BaseModel):
+    unit_code: str = Field(description="The district or province; empty for the whole.")
+    unit_name: str
+    expected: int
+    submitted: int
+    clean: int
+    needs_review: int
+    failed: int
+    late: int
+    missing: list[MissingUnitPublic]
+
+
+class CompletenessPublic(BaseModel):
+    campaign_id: int
+    level: str
+    deadline: date | None
+    groups: list[CompletenessGroupPublic]
+    total: CompletenessGroupPublic

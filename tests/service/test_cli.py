@@ -98,3 +98,23 @@ def _session() -> Session:
     from service.db import create_db_engine, make_session_factory
 
     return make_session_factory(create_db_engine(get_settings().database_url))()
+
+
+def test_ensure_first_admin_creates_once_with_private_password(tmp_path: Path) -> None:
+    import stat
+
+    from service import auth
+    from service.db import create_db_engine, make_session_factory, upgrade_database
+    from service.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'f.db'}")
+    engine = create_db_engine(settings.database_url)
+    upgrade_database(engine)
+    with make_session_factory(engine)() as session:
+        path = auth.ensure_first_admin(session, settings)
+        session.commit()
+        assert path is not None and stat.S_IMODE(path.stat().st_mode) == 0o600
+        password = path.read_text(encoding="ascii").strip()
+        user = auth.authenticate(session, "admin", password)
+        assert user.role == "admin"
+        assert auth.ensure_first_admin(session, settings) is None

@@ -115,11 +115,11 @@ class Server:
                 return False
 
         wait_until(is_up, "the server to start", START_TIMEOUT_S)
-        if self.token is None:  # the first start made the database: add an admin
+        if self.token is None:  # the first start made the database and its first admin
             engine = create_db_engine(self.env["FORMSCAN_DATABASE_URL"])
             sessions = make_session_factory(engine)
-            add_user(sessions, "admin", Role.ADMIN)
-            self.token = bearer_token(sessions, "admin")
+            add_user(sessions, "operator", Role.ADMIN)
+            self.token = bearer_token(sessions, "operator")
             engine.dispose()
         client.headers["Authorization"] = f"Bearer {self.token}"
         return client

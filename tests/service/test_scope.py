@@ -214,6 +214,11 @@ ADMIN_ONLY = {
 }
 OWN = {"admin": 204, "reviewer_a": 404, "reviewer_b": 404, "uploader_a1": 404, "anonymous": 401}
 
+# Analysts' views cover the reviewer's own subtree (B's reviewer sees B's figures);
+# a unit named outside it answers 404; uploaders may not see other units' figures.
+ANALYST = {"admin": 200, "reviewer_a": 200, "reviewer_b": 200, "uploader_a1": 403, "anonymous": 401}
+ANALYST_SUBTREE = ANALYST | {"reviewer_b": 404}
+
 
 def with_status(expected: dict[str, int], status: int) -> dict[str, int]:
     return {r: status if s == 200 else s for r, s in expected.items()}
@@ -302,6 +307,26 @@ ROUTE_CASES: dict[tuple[str, str], Case] = {
         SCOPED,
         prepare=_reviewable,
     ),
+    # Aggregation and exports: admins and reviewers (their subtree), never uploaders.
+    ("GET", "/api/aggregates/{campaign_id}"): Case(
+        _url("/api/aggregates/{c}?include_unreviewed=true"), ANALYST
+    ),
+    ("GET", "/api/aggregates/{campaign_id}/{unit_code}/{row_key}/{field}/sources"): Case(
+        _url("/api/aggregates/{c}/A/1.total/count/sources"), ANALYST_SUBTREE
+    ),
+    ("GET", "/api/campaigns/{campaign_id}/completeness"): Case(
+        _url("/api/campaigns/{c}/completeness?level=district"), ANALYST
+    ),
+    ("GET", "/api/campaigns/{campaign_id}/charts/{row_key}.png"): Case(
+        _url("/api/campaigns/{c}/charts/1.total.png"), ANALYST
+    ),
+    ("GET", "/api/exports/{campaign_id}.xlsx"): Case(
+        _url("/api/exports/{c}.xlsx?level=district&unit=A"), ANALYST_SUBTREE
+    ),
+    ("GET", "/api/exports/{campaign_id}.csv"): Case(
+        _url("/api/exports/{c}.csv?level=district&unit=A&include_unreviewed=true"),
+        ANALYST_SUBTREE,
+    ),
 }
 
 
@@ -310,6 +335,8 @@ def app_routes(app: Any) -> set[tuple[str, str]]:
     for context in iter_route_contexts(app.routes):
         if not isinstance(context.original_route, APIRoute):
             continue  # the OpenAPI document and its viewers
+        if context.original_route.endpoint.__module__ == "service.web":
+            continue  # HTML pages: same user and scope resolution, tested in tests/web
         for method in context.methods or ():
             routes.add((method, context.path))
     return routes
