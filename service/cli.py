@@ -8,8 +8,9 @@ Schema of the layout format, from which ``layouts/schema.json`` is generated.
 embedded job runner started; see ``service.settings`` for the ``FORMSCAN_*``
 variables). ``formscan unit add CODE NAME --kind K [--parent CODE]`` and ``formscan
 campaign add NAME --year Y [--layout ID] [--deadline DATE] [--unit CODE ...]`` register
-units and campaigns in the service's database; ``formscan unit import FILE.csv``
-creates or updates units from a CSV file (code,name,kind,parent_code). ``formscan user
+units and campaigns in the service's database; ``formscan unit import FILE.csv|.xlsx``
+creates or updates units from a CSV file or the first sheet of an XLSX workbook
+(columns code,name,kind,parent_code). ``formscan user
 add USERNAME --role R [--unit CODE] [--password-stdin]`` creates an account (the
 password is asked for, or read from standard input; never an argument).
 ``formscan export --campaign ID --level province|district [--unit CODE] --format
@@ -124,8 +125,8 @@ def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     unit_add.add_argument("--kind", required=True, help="school, commune, district, province...")
     unit_add.add_argument("--parent", default=None, metavar="CODE", help="the parent unit's code")
     unit_add.set_defaults(run=_run_unit_add)
-    unit_import = unit.add_parser("import", help="create or update units from a CSV file")
-    unit_import.add_argument("file", type=Path, metavar="FILE.csv")
+    unit_import = unit.add_parser("import", help="create or update units from a CSV or XLSX file")
+    unit_import.add_argument("file", type=Path, metavar="FILE.csv|FILE.xlsx")
     unit_import.set_defaults(run=_run_unit_import)
 
     export = sub.add_parser("export", help="write a campaign's totals as XLSX or its data as CSV")
@@ -303,29 +304,88 @@ UNIT_COLUMNS = ("code", "name", "kind", "parent_code")
 
 
 def _import_units(args: argparse.Namespace) -> str:
-    import csv
     import dataclasses
 
     from service import repository
-    from service.errors import InvalidRequestError
 
-    with args.file.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = set(UNIT_COLUMNS) - set(reader.fieldnames or ())
-        if missing:
-            raise InvalidRequestError(
-                f"{args.file}: missing column(s) {', '.join(sorted(missing))}.",
-                code="invalid_csv",
-                fix=f"The first line must name the columns {','.join(UNIT_COLUMNS)}.",
-            )
-        rows = [_unit_row(line, number) for number, line in enumerate(reader, start=2)]
+    if args.file.suffix.lower() in {".xlsx", ".xlsm"}:
+        lines, code = _xlsx_unit_lines(args.file), "invalid_xlsx"
+    else:
+        lines, code = _csv_unit_lines(args.file), "invalid_csv"
+    rows = [_unit_row(line, number, code=code) for number, line in lines]
     with _migrated_session() as session:
         counts = repository.import_units(session, rows)
         session.commit()
     return json.dumps(dataclasses.asdict(counts))
 
 
-def _unit_row(line: dict[str, str | None], number: int) -> UnitRow:
+def _missing_columns(path: Path, names: object, code: str, first: str) -> None:
+    from service.errors import InvalidRequestError
+
+    missing = set(UNIT_COLUMNS) - set(names)  # type: ignore[call-overload]
+    if missing:
+        raise InvalidRequestError(
+            f"{path}: missing column(s) {', '.join(sorted(missing))}.",
+            code=code,
+            fix=f"The {first} must name the columns {','.join(UNIT_COLUMNS)}.",
+        )
+
+
+def _csv_unit_lines(path: Path) -> list[tuple[int, dict[str, str | None]]]:
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        _missing_columns(path, reader.fieldnames or (), "invalid_csv", "first line")
+        return list(enumerate(reader, start=2))
+
+
+def _xlsx_unit_lines(path: Path) -> list[tuple[int, dict[str, str | None]]]:
+    """The first sheet's rows as the CSV reader gives them: text by column name.
+
+    Cells are taken as written (never evaluated): a name such as ``=A1`` stays that
+    text. Numbers become their digits (a code typed as 0101 in a text cell stays so;
+    one typed as the number 101 reads ``101``). Empty rows are skipped.
+    """
+    import zipfile
+
+    import openpyxl
+
+    from service.errors import InvalidRequestError
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InvalidRequestError(
+            f"{path}: not a readable XLSX workbook ({exc}).",
+            code="invalid_xlsx",
+            fix="Save the file as an Excel workbook (.xlsx) or as CSV (UTF-8).",
+        ) from exc
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = [_cell_text(v).strip().lower() for v in next(rows, ())]
+        _missing_columns(path, header, "invalid_xlsx", "first row")
+        lines = []
+        for number, values in enumerate(rows, start=2):
+            texts = [_cell_text(v) for v in values]
+            if any(t.strip() for t in texts):
+                lines.append((number, dict(zip(header, texts, strict=False))))
+        return lines
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _unit_row(line: dict[str, str | None], number: int, *, code: str = "invalid_csv") -> UnitRow:
     from pydantic import ValidationError
 
     from service import repository
@@ -338,9 +398,7 @@ def _unit_row(line: dict[str, str | None], number: int) -> UnitRow:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))
-        raise InvalidRequestError(
-            f"line {number}: {where}: {first['msg']}", code="invalid_csv"
-        ) from exc
+        raise InvalidRequestError(f"line {number}: {where}: {first['msg']}", code=code) from exc
     return repository.UnitRow(body.code, body.name, body.kind, body.parent_code)
 
 

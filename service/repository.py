@@ -517,24 +517,23 @@ def _fence(session: Session, *, submission_id: int, attempt: int, now: datetime)
 
 def record_pages(session: Session, *, submission_id: int, attempt: int, pages_total: int) -> None:
     """Progress: the document is loaded and has ``pages_total`` pages (fenced)."""
-    now = utc_now()
-    _fence(session, submission_id=submission_id, attempt=attempt, now=now)
-    session.execute(
-        update(Submission)
-        .where(Submission.id == submission_id)
-        .values(pages_total=pages_total, pages_done=0, updated_at=now)
-        .execution_options(synchronize_session=False)
+    _set_progress(
+        session, submission_id=submission_id, attempt=attempt, pages_total=pages_total, pages_done=0
     )
 
 
 def record_progress(session: Session, *, submission_id: int, attempt: int, pages_done: int) -> None:
     """Progress: ``pages_done`` pages have been read (fenced like every job write)."""
+    _set_progress(session, submission_id=submission_id, attempt=attempt, pages_done=pages_done)
+
+
+def _set_progress(session: Session, *, submission_id: int, attempt: int, **values: int) -> None:
     now = utc_now()
     _fence(session, submission_id=submission_id, attempt=attempt, now=now)
     session.execute(
         update(Submission)
         .where(Submission.id == submission_id)
-        .values(pages_done=pages_done, updated_at=now)
+        .values(**values, updated_at=now)
         .execution_options(synchronize_session=False)
     )
 

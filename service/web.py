@@ -1,11 +1,13 @@
-"""The web pages: sign in, upload, submissions, review queue, overview (HTML + small JS).
+"""The web pages: sign in, upload, submissions, review queue, overview, sources (HTML + JS).
 
 Pages are Jinja2 shells rendered here; their scripts (``static/app.js``) call the JSON
 API with the session cookie and the CSRF token put in each page. Every page resolves
 the signed-in user through ``deps.get_current_user`` and ``auth.scope_of``, exactly
 as the API does, and reads through the same scoped repository functions: a
 submission outside the user's scope renders the 404 page, as the API answers 404.
-Without a session a page redirects to ``/login``.
+Without a session a page redirects to ``/login``. The overview's district totals and
+the sources page read through ``service.aggregate`` with the same scope as the
+aggregation API (``service.routes.exports``): for admins and reviewers only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,11 +29,13 @@ from sqlalchemy.orm import Session
 
 from ocr.errors import OcrError
 from ocr.layout import load_layout
-from service import auth, i18n, repository
+from service import aggregate, auth, export, i18n, repository
+from service.aggregate import Level
 from service.deps import SecretKeyDep, SessionDep, get_current_user
 from service.errors import NotFoundError
-from service.models import Campaign, Reading, Role, Submission, SubmissionStatus, User
+from service.models import Campaign, Reading, Role, Submission, SubmissionStatus, Unit, User
 from service.review import OPEN_STATUSES
+from service.routes import exports as exports_api
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -274,11 +279,224 @@ def campaign_progress(
     )
 
 
+# Rows whose district totals the overview shows first (every row is one click away).
+MAIN_ROWS = ("1.total", "2", "4.3", "10.1", "10.2")
+
+
+@dataclass(frozen=True)
+class Figure:
+    total: int | None  # None: nobody reported the field
+    n_reported: int
+    n_expected: int
+    includes_unreviewed: bool
+    sources_url: str | None
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    key: str
+    number: str
+    label: str
+    unit: str
+    field: str
+    is_main: bool
+    by_group: dict[str, Figure]  # by district code
+    whole: Figure
+
+
+@dataclass(frozen=True)
+class DistrictTotals:
+    groups: list[tuple[str, str]]  # (code, name) of each district, in code order
+    rows: list[FigureRow]  # every (row, field) of the layout, in its order
+    charts: list[tuple[str, str]]  # (row key, label) of the main rows
+    whole_code: str | None  # the unit the "all" column is about, when there is one
+    whole_kind: str | None
+    include_unreviewed: bool
+
+    @property
+    def main_rows(self) -> list[FigureRow]:
+        return [r for r in self.rows if r.is_main]
+
+
+def sources_path(
+    campaign_id: int, unit_code: str, row_key: str, field: str, unreviewed: bool
+) -> str:
+    path = f"/campaigns/{campaign_id}/sources/{quote(unit_code, safe='')}/{row_key}/{field}"
+    return path + ("?include_unreviewed=true" if unreviewed else "")
+
+
+def district_totals(
+    session: Session, campaign: Campaign, viewer: Viewer, include_unreviewed: bool
+) -> DistrictTotals | None:
+    """The campaign's totals per district in the viewer's scope (None for an uploader)."""
+    if viewer.user.role == Role.UPLOADER:
+        return None
+    facts = aggregate.collect(
+        session, campaign.id, scope=viewer.scope, include_unreviewed=include_unreviewed
+    )
+    try:
+        layout = load_layout(facts.layout_id)
+    except OcrError:
+        return None
+    names = export.group_names(facts)
+    frame = export.totals(facts, layout, by=Level.DISTRICT.value)
+    figures: dict[tuple[str, str], dict[str, Figure]] = {}
+    for (group, row_key, field), t in frame.iterrows():
+        n_reported = int(t["n_reported"])
+        figures.setdefault((row_key, field), {})[group] = Figure(
+            total=int(t["total"]) if n_reported else None,
+            n_reported=n_reported,
+            n_expected=int(t["n_expected"]),
+            includes_unreviewed=bool(t["includes_unreviewed"]),
+            sources_url=sources_path(campaign.id, group, row_key, field, include_unreviewed),
+        )
+    groups = sorted({u.district_code for u in facts.units})
+    whole = _whole_unit(session, viewer, facts)
+    whole_code = None if whole is None else whole.code
+    rows = []
+    for row in layout.rows:
+        for field in row.fields:
+            by_group = figures.get((row.key, field), {})
+            rows.append(
+                FigureRow(
+                    key=row.key,
+                    number=row.number or "",
+                    label=row.label,
+                    unit=row.unit or "",
+                    field=field,
+                    is_main=row.key in MAIN_ROWS,
+                    by_group=by_group,
+                    whole=_sum(
+                        list(by_group.values()),
+                        None
+                        if whole_code is None
+                        else sources_path(
+                            campaign.id, whole_code, row.key, field, include_unreviewed
+                        ),
+                    ),
+                )
+            )
+    return DistrictTotals(
+        groups=[(g, names.get(g, g)) for g in groups],
+        rows=rows,
+        charts=[(r.key, r.label) for r in layout.rows if r.key in MAIN_ROWS and r.fields],
+        whole_code=whole_code,
+        whole_kind=None if whole is None else whole.kind,
+        include_unreviewed=include_unreviewed,
+    )
+
+
+def _sum(figures: list[Figure], sources_url: str | None) -> Figure:
+    reported = [f.total for f in figures if f.total is not None]
+    return Figure(
+        total=sum(reported) if reported else None,
+        n_reported=sum(f.n_reported for f in figures),
+        n_expected=sum(f.n_expected for f in figures),
+        includes_unreviewed=any(f.includes_unreviewed for f in figures),
+        sources_url=sources_url,
+    )
+
+
+def _whole_unit(session: Session, viewer: Viewer, facts: aggregate.Facts) -> Unit | None:
+    """The unit whose subtree is all the viewer sees of the campaign, if there is one:
+    a reviewer's own unit, else the only province (or the only district) of the units.
+    """
+    if viewer.user.role == Role.REVIEWER:
+        return viewer.user.unit
+    for codes in ({u.province_code for u in facts.units}, {u.district_code for u in facts.units}):
+        if len(codes) == 1:
+            unit = repository.get_unit_by_code(session, codes.pop())
+            if unit is not None and unit.kind in {Level.PROVINCE.value, Level.DISTRICT.value}:
+                return unit
+    return None
+
+
+def export_links(totals: DistrictTotals) -> list[dict[str, str]]:
+    """Downloads of the whole (a reviewer's unit, or the only province) and per district."""
+    suffix = "&include_unreviewed=true" if totals.include_unreviewed else ""
+    links = []
+    level = totals.whole_kind
+    if totals.whole_code is not None and level in {Level.PROVINCE.value, Level.DISTRICT.value}:
+        query = f"?level={level}&unit={_q(totals.whole_code)}{suffix}"
+        links.append({"code": totals.whole_code, "query": query})
+    for code, _name in totals.groups:
+        if code != totals.whole_code:
+            links.append({"code": code, "query": f"?level=district&unit={_q(code)}{suffix}"})
+    return links
+
+
+def _q(text: str) -> str:
+    return quote(text, safe="")
+
+
 @router.get("/overview")
-def overview_page(request: Request, viewer: ViewerDep, session: SessionDep) -> HTMLResponse:
+def overview_page(
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    include_unreviewed: Annotated[bool, Query()] = False,
+) -> HTMLResponse:
     today = datetime.now(UTC).date()
     progress = [
         campaign_progress(session, c, viewer.scope, today)
         for c in repository.list_campaigns(session)
     ]
-    return _render(request, "overview.html", viewer, progress=progress)
+    totals = {
+        p.campaign.id: district_totals(session, p.campaign, viewer, include_unreviewed)
+        for p in progress
+    }
+    return _render(
+        request,
+        "overview.html",
+        viewer,
+        progress=progress,
+        totals=totals,
+        downloads={cid: export_links(t) for cid, t in totals.items() if t is not None},
+        include_unreviewed=include_unreviewed,
+    )
+
+
+@router.get("/campaigns/{campaign_id}/sources/{unit_code}/{row_key}/{field}")
+def sources_page(
+    request: Request,
+    campaign_id: int,
+    unit_code: str,
+    row_key: str,
+    field: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    include_unreviewed: Annotated[bool, Query()] = False,
+) -> HTMLResponse:
+    """What is behind one figure, with exactly the API's answer (403 uploader, 404 scope)."""
+    try:
+        user = exports_api.require_analyst(viewer.user)
+        sources = exports_api.aggregate_sources(
+            campaign_id,
+            unit_code,
+            row_key,
+            field,
+            user,
+            session,
+            viewer.scope,
+            include_unreviewed=include_unreviewed,
+        )
+    except auth.ForbiddenError:
+        return _render(request, "forbidden.html", viewer, status_code=403)
+    except NotFoundError:
+        return _render(request, "notfound.html", viewer, status_code=404)
+    campaign = session.get_one(Campaign, campaign_id)
+    row = next(r for r in load_layout(campaign.layout_id).rows if r.key == row_key)
+    codes = [unit_code, *sources.missing_unit_codes]
+    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all())
+    return _render(
+        request,
+        "sources.html",
+        viewer,
+        campaign=campaign,
+        sources=sources,
+        row=row,
+        unit_name=names.get(unit_code, unit_code),
+        missing=[(c, names.get(c, c)) for c in sources.missing_unit_codes],
+        toggle_url=sources_path(campaign_id, unit_code, row_key, field, not include_unreviewed),
+        overview_url="/overview" + ("?include_unreviewed=true" if include_unreviewed else ""),
+    )

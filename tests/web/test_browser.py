@@ -97,6 +97,24 @@ def test_upload_then_review_by_keyboard(live_server: LiveServer, browser: Any, s
     assert cells.locator(".submitted").inner_text() == "1"
     assert cells.locator(".clean").inner_text() == "1"
     page.screenshot(path=shots / "overview.png")
+
+    # District totals: the corrected 15 is in D1's total; its sources show S1's cell.
+    totals = page.locator(".campaign-totals table.totals.main")
+    figure = totals.locator('tr[data-row="1.total"][data-field="count"] a.figure').first
+    assert figure.inner_text() == "15"
+    page.wait_for_function("[...document.images].every((i) => i.complete && i.naturalWidth)")
+    page.screenshot(path=shots / "overview-totals.png", full_page=True)
+    figure.click()
+    page.wait_for_url("**/sources/D1/1.total/count")
+    assert page.locator("#figure-total").inner_text() == "15"
+    row = page.locator('#sources tr[data-unit="S1"]')
+    assert row.locator(".value").inner_text() == "15"
+    assert row.locator(".in-total").inner_text() == "Yes"
+    assert page.locator('#missing li[data-unit="S2"]').count() == 1
+    page.wait_for_function("[...document.images].every((i) => i.complete && i.naturalWidth)")
+    page.screenshot(path=shots / "sources.png", full_page=True)
+    row.locator("a").first.click()
+    page.wait_for_url(f"**/submissions/{submission_id}")
     assert not errors, errors
     context.close()
 
