@@ -2,7 +2,9 @@
 
 At start-up (the lifespan) the database is migrated to the latest revision and the
 embedded runner starts (unless ``FORMSCAN_IS_RUNNER_ENABLED=false``, when another
-runner executes the jobs); at shutdown the runner lets running attempts finish.
+runner executes the jobs); at shutdown the runner lets running attempts finish. With
+``FORMSCAN_BROKER_URL`` set, a dispatcher (``service.dispatch``) hands the jobs to
+Celery workers (``formscan worker``) instead of the embedded runner.
 Every ``/api`` route needs a signed-in user (``service.auth``) except signing in.
 """
 
@@ -59,7 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 log.warning("no accounts yet: %s", FIRST_ADMIN_HINT)
         app.state.store = LocalBlobStore(settings.blob_dir)
         app.state.runner = None
-        if settings.is_runner_enabled:
+        if settings.broker_url:
+            from service.celery_app import create_celery_app
+            from service.dispatch import Dispatcher
+
+            celery = create_celery_app(settings)
+            app.state.runner = Dispatcher(settings, app.state.sessions, celery)
+            app.state.runner.start()
+        elif settings.is_runner_enabled:
             app.state.runner = EmbeddedRunner(settings, app.state.sessions)
             app.state.runner.start()
         try:

@@ -6,8 +6,10 @@ as the pages of one submission and prints the extraction JSON (see ``ocr.result`
 Schema of the layout format, from which ``layouts/schema.json`` is generated.
 ``formscan serve [--host H] [--port P]`` runs the web service (migrations applied, the
 embedded job runner started; see ``service.settings`` for the ``FORMSCAN_*``
-variables). ``formscan unit add CODE NAME --kind K [--parent CODE]`` and ``formscan
-campaign add NAME --year Y [--layout ID] [--deadline DATE] [--unit CODE ...]`` register
+variables). ``formscan worker [--concurrency N]`` runs a Celery worker reading jobs
+from ``FORMSCAN_BROKER_URL`` (see ``service.celery_app``). ``formscan unit add CODE
+NAME --kind K [--parent CODE]`` and ``formscan campaign add NAME --year Y [--layout ID]
+[--deadline DATE] [--unit CODE ...]`` register
 units and campaigns in the service's database; ``formscan unit import FILE.csv|.xlsx``
 creates or updates units from a CSV file or the first sheet of an XLSX workbook
 (columns code,name,kind,parent_code). ``formscan user
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -115,6 +118,15 @@ def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     serve.add_argument("--host", default=None, help="listen address (FORMSCAN_HOST)")
     serve.add_argument("--port", type=int, default=None, help="listen port (FORMSCAN_PORT)")
     serve.set_defaults(run=_run_serve)
+    worker = sub.add_parser("worker", help="run a Celery worker (needs FORMSCAN_BROKER_URL)")
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="worker processes (default FORMSCAN_WORKERS: one per core, at most 2)",
+    )
+    worker.add_argument("--name", default=None, help="Celery node name (default formscan@HOST)")
+    worker.set_defaults(run=_run_worker)
 
     unit = sub.add_parser("unit", help="manage reporting units").add_subparsers(
         required=True, metavar="ACTION"
@@ -250,6 +262,33 @@ def _run_serve(args: argparse.Namespace) -> int:
         )
     logging.getLogger().setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host=host, port=port)
+    return 0
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    # Before anything loads Tesseract: forked worker processes inherit it.
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    from service.settings import get_settings
+
+    settings = get_settings()
+    if not settings.broker_url:
+        _fail("FORMSCAN_BROKER_URL is not set; the worker needs the broker the API sends to.")
+        return EXIT_USAGE
+    from service.celery_app import app
+
+    concurrency = args.concurrency or settings.workers
+    argv = [
+        "worker",
+        "--pool=prefork",
+        f"--concurrency={concurrency}",
+        f"--queues={settings.celery_queue}",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if args.name:
+        argv.append(f"--hostname={args.name}")
+    app.worker_main(argv)
     return 0
 
 

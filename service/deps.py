@@ -7,14 +7,13 @@ globals, so each app (and each test) has its own database, store and runner.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import auth
 from service.models import Role, User
-from service.runner import EmbeddedRunner
 from service.settings import Settings
 from service.storage import BlobStore
 
@@ -42,8 +41,15 @@ def get_store(request: Request) -> BlobStore:
     return store
 
 
-def get_runner(request: Request) -> EmbeddedRunner | None:
-    runner: EmbeddedRunner | None = request.app.state.runner
+class JobNotifier(Protocol):
+    """What routes need of whichever runner is in use (embedded pool or Celery dispatch):
+    a nudge that new work is queued."""
+
+    def notify(self) -> None: ...
+
+
+def get_runner(request: Request) -> JobNotifier | None:
+    runner: JobNotifier | None = request.app.state.runner
     return runner
 
 
@@ -107,7 +113,7 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SessionDep = Annotated[Session, Depends(get_session)]
 StoreDep = Annotated[BlobStore, Depends(get_store)]
-RunnerDep = Annotated[EmbeddedRunner | None, Depends(get_runner)]
+RunnerDep = Annotated[JobNotifier | None, Depends(get_runner)]
 SecretKeyDep = Annotated[bytes, Depends(get_secret_key)]
 ScopeDep = Annotated[auth.Scope, Depends(get_scope)]
 AdminDep = Annotated[User, Depends(require_admin)]

@@ -57,6 +57,16 @@ class Settings(BaseSettings):
             start and kept in ``<data_dir>/secret_key``; set it when several service
             machines share the database, so a cookie from one is valid on the others.
         session_hours: How long a browser sign-in lasts. Default 12 h (a working day).
+        broker_url: Celery broker (``redis://host:6379/0``). Unset (the default): the
+            embedded runner executes the jobs. Set: the API only dispatches jobs and
+            ``formscan worker`` processes execute them (``service.celery_app``).
+        celery_queue: Name of the Celery queue the API sends to and workers read.
+            Default ``formscan``.
+        task_time_limit_seconds: Hard time limit of one job in a Celery worker.
+            Default 900 s.
+        visibility_timeout_seconds: How long Redis keeps an unacknowledged task before
+            handing it to another worker; must be at least twice the task time limit,
+            so a running task is never delivered twice by the broker. Default 3600 s.
     """
 
     model_config = SettingsConfigDict(env_prefix="FORMSCAN_", frozen=True)
@@ -74,12 +84,21 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     secret_key: SecretStr | None = Field(default=None, min_length=16)
     session_hours: float = Field(default=12.0, gt=0)
+    broker_url: str | None = None
+    celery_queue: str = Field(default="formscan", min_length=1)
+    task_time_limit_seconds: float = Field(default=900.0, gt=0)
+    visibility_timeout_seconds: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:
             path = (self.data_dir / SQLITE_FILE_NAME).resolve()
             object.__setattr__(self, "database_url", f"sqlite:///{path}")
+        if self.visibility_timeout_seconds < 2 * self.task_time_limit_seconds:
+            raise ValueError(
+                "FORMSCAN_VISIBILITY_TIMEOUT_SECONDS must be at least twice "
+                "FORMSCAN_TASK_TIME_LIMIT_SECONDS, or Redis redelivers running tasks"
+            )
         return self
 
     @property

@@ -1,0 +1,157 @@
+"""Celery mode: the dispatcher in the API process and the claim a Celery task makes.
+
+With ``FORMSCAN_BROKER_URL`` set the API runs no OCR. ``Dispatcher`` is a thread that
+claims nothing: it sends the ``formscan.process`` task for every due queued job it
+has not sent yet (under the job's current attempt), sends it again for a running job
+whose database lease ran out (its worker died), and fails a job whose last allowed
+attempt lost its worker. The database lease, not the
+broker, is the record of truth, so a duplicate message is harmless: the task claims
+the job like the embedded runner does (``claim_submission``) and returns without
+work when it cannot. What was sent is remembered in memory only; a restarted API
+sends every queued job once more, and those duplicates are refused the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+
+from celery import Celery
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import repository
+from service.models import Job, JobState, Submission, SubmissionStatus, utc_now
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PROCESS_TASK = "formscan.process"
+
+
+def claim_submission(
+    session: Session, *, submission_id: int, worker_id: str, lease_seconds: float
+) -> repository.ClaimedJob | None:
+    """Claim the job of one submission, as ``repository.claim_job`` claims the oldest.
+
+    None when the job is not claimable: done, failed, not yet due, or running under
+    a lease that has not run out. The caller commits.
+    """
+    now = utc_now()
+    repository.fail_abandoned_jobs(session, now=now)
+    claimable = _claimable(now)
+    row = session.execute(
+        select(Job.id, Job.attempt)
+        .where(Job.submission_id == submission_id, claimable, Job.attempt < Job.attempt_limit)
+        .with_for_update(skip_locked=True)
+    ).one_or_none()
+    if row is None:
+        return None
+    job_id, seen_attempt = row
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.attempt == seen_attempt, claimable)
+        .values(
+            state=JobState.RUNNING,
+            attempt=seen_attempt + 1,
+            claimed_by=worker_id,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            started_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return None
+    session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id)
+        .values(status=SubmissionStatus.PROCESSING, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return repository.ClaimedJob(
+        job_id=job_id, submission_id=submission_id, attempt=seen_attempt + 1
+    )
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    queued = and_(
+        Job.state == JobState.QUEUED, or_(Job.not_before.is_(None), Job.not_before <= now)
+    )
+    expired = and_(Job.state == JobState.RUNNING, Job.lease_until < now)
+    return or_(queued, expired)
+
+
+class Dispatcher:
+    """Send due jobs to the Celery workers until ``stop`` is called."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], app: Celery) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.app = app
+        # job id -> (attempt it was sent under, monotonic time of the send)
+        self._sent: dict[int, tuple[int, float]] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="formscan-dispatch", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        """Look for work now (called after an upload or a retry)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.dispatch()
+            except Exception:  # the dispatcher must outlive a database or broker hiccup
+                log.exception("dispatch failed; retrying")
+            self._wake.wait(self.settings.poll_seconds)
+            self._wake.clear()
+
+    def dispatch(self) -> int:
+        """Send what is due; returns the number of messages sent."""
+        now = utc_now()
+        with self.sessions.begin() as session:
+            # A job whose last allowed attempt lost its worker is failed, not re-sent.
+            repository.fail_abandoned_jobs(session, now=now)
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Job.id, Job.submission_id, Job.attempt, Job.state).where(
+                    Job.attempt < Job.attempt_limit, _claimable(now)
+                )
+            ).all()
+        due = {job_id for job_id, *_ in rows}
+        for job_id in list(self._sent):
+            if job_id not in due:
+                del self._sent[job_id]
+        sent = 0
+        for job_id, submission_id, attempt, state in rows:
+            if not self._should_send(job_id, attempt, state):
+                continue
+            self.app.send_task(PROCESS_TASK, args=[submission_id], queue=self.settings.celery_queue)
+            self._sent[job_id] = (attempt, time.monotonic())
+            sent += 1
+            log.info("submission %d: sent to the workers (attempt %d)", submission_id, attempt)
+        return sent
+
+    def _should_send(self, job_id: int, attempt: int, state: str) -> bool:
+        previous = self._sent.get(job_id)
+        if previous is None or previous[0] != attempt:
+            return True
+        if state == JobState.RUNNING:
+            # Lease ran out: its worker is gone. Send again, at most once per lease
+            # period, so a job nobody picks up does not flood the queue.
+            return time.monotonic() - previous[1] >= self.settings.lease_seconds
+        return False
