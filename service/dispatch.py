@@ -16,14 +16,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from celery import Celery
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import repository
-from service.models import Job, JobState, Submission, SubmissionStatus, utc_now
+from service.models import Job, JobState, utc_now
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,45 +34,13 @@ PROCESS_TASK = "formscan.process"
 def claim_submission(
     session: Session, *, submission_id: int, worker_id: str, lease_seconds: float
 ) -> repository.ClaimedJob | None:
-    """Claim the job of one submission, as ``repository.claim_job`` claims the oldest.
+    """Claim the job of one submission (``repository.claim_job`` with that filter).
 
     None when the job is not claimable: done, failed, not yet due, or running under
     a lease that has not run out. The caller commits.
     """
-    now = utc_now()
-    repository.fail_abandoned_jobs(session, now=now)
-    claimable = _claimable(now)
-    row = session.execute(
-        select(Job.id, Job.attempt)
-        .where(Job.submission_id == submission_id, claimable, Job.attempt < Job.attempt_limit)
-        .with_for_update(skip_locked=True)
-    ).one_or_none()
-    if row is None:
-        return None
-    job_id, seen_attempt = row
-    claimed = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.attempt == seen_attempt, claimable)
-        .values(
-            state=JobState.RUNNING,
-            attempt=seen_attempt + 1,
-            claimed_by=worker_id,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            started_at=now,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        return None
-    session.execute(
-        update(Submission)
-        .where(Submission.id == submission_id)
-        .values(status=SubmissionStatus.PROCESSING, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return repository.ClaimedJob(
-        job_id=job_id, submission_id=submission_id, attempt=seen_attempt + 1
+    return repository.claim_job(
+        session, worker_id=worker_id, lease_seconds=lease_seconds, submission_id=submission_id
     )
 
 

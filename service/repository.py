@@ -387,25 +387,32 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 def claim_job(
-    session: Session, *, worker_id: str, lease_seconds: float, now: datetime | None = None
+    session: Session,
+    *,
+    worker_id: str,
+    lease_seconds: float,
+    now: datetime | None = None,
+    submission_id: int | None = None,
 ) -> ClaimedJob | None:
-    """Take the oldest runnable job: queued and due, or running with an expired lease.
+    """Take a runnable job: queued and due, or running with an expired lease.
 
-    Running jobs whose attempts are used up are failed, not claimed (see
-    ``fail_abandoned_jobs``). The caller commits.
+    The oldest one, or with ``submission_id`` that submission's job (what a Celery
+    task asks for). Running jobs whose attempts are used up are failed, not claimed
+    (see ``fail_abandoned_jobs``). None when nothing is claimable. The caller commits.
     """
     now = now or utc_now()
     fail_abandoned_jobs(session, now=now)
+    query = select(Job.id, Job.submission_id, Job.attempt).where(
+        _claimable(now), Job.attempt < Job.attempt_limit
+    )
+    if submission_id is not None:
+        query = query.where(Job.submission_id == submission_id)
     row = session.execute(
-        select(Job.id, Job.submission_id, Job.attempt)
-        .where(_claimable(now), Job.attempt < Job.attempt_limit)
-        .order_by(Job.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+        query.order_by(Job.id).limit(1).with_for_update(skip_locked=True)
     ).one_or_none()
     if row is None:
         return None
-    job_id, submission_id, seen_attempt = row
+    job_id, claimed_submission, seen_attempt = row
     claimed = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.attempt == seen_attempt, _claimable(now))
@@ -423,11 +430,11 @@ def claim_job(
         return None  # another runner got there first
     session.execute(
         update(Submission)
-        .where(Submission.id == submission_id)
+        .where(Submission.id == claimed_submission)
         .values(status=SubmissionStatus.PROCESSING, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return ClaimedJob(job_id=job_id, submission_id=submission_id, attempt=seen_attempt + 1)
+    return ClaimedJob(job_id=job_id, submission_id=claimed_submission, attempt=seen_attempt + 1)
 
 
 def fail_abandoned_jobs(session: Session, *, now: datetime | None = None) -> int:
