@@ -67,6 +67,8 @@ class Settings(BaseSettings):
         visibility_timeout_seconds: How long Redis keeps an unacknowledged task before
             handing it to another worker; must be at least twice the task time limit,
             so a running task is never delivered twice by the broker. Default 3600 s.
+        metrics_public: Serve ``GET /metrics`` (Prometheus format) without sign-in, for
+            a scraper on a private network. Default false: an admin's bearer token.
     """
 
     model_config = SettingsConfigDict(env_prefix="FORMSCAN_", frozen=True)
@@ -88,6 +90,7 @@ class Settings(BaseSettings):
     celery_queue: str = Field(default="formscan", min_length=1)
     task_time_limit_seconds: float = Field(default=900.0, gt=0)
     visibility_timeout_seconds: float = Field(default=3600.0, gt=0)
+    metrics_public: bool = False
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -294,6 +294,9 @@ ROUTE_CASES: dict[tuple[str, str], Case] = {
         _url("/api/jobs/{j}/retry"), with_status(SCOPED, 202), prepare=_failed_job
     ),
     ("GET", "/api/review/queue"): Case(_url("/api/review/queue"), SIGNED_IN),
+    # Operators' views of the job queue: admins only.
+    ("GET", "/api/queue"): Case(_url("/api/queue"), ADMIN_ONLY | {"admin": 200}),
+    ("GET", "/metrics"): Case(_url("/metrics"), ADMIN_ONLY | {"admin": 200}),
     ("GET", "/api/readings/{reading_id}"): Case(_url("/api/readings/{r}"), SCOPED),
     ("GET", "/api/readings/{reading_id}/audit"): Case(_url("/api/readings/{r}/audit"), SCOPED),
     ("GET", "/api/readings/{reading_id}/crop.png"): Case(

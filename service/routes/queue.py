@@ -1,0 +1,161 @@
+"""The job queue as operators see it: ``GET /api/queue`` (JSON) and ``GET /metrics``.
+
+Both read the ``job`` table, the record of truth in every mode (embedded runner or
+Celery workers), so they show the same numbers whichever process answers.
+
+* Waiting jobs are ``queued`` ones; a job waits since it was queued (created or
+  retried) or, for an automatic retry, since its backoff ended (``not_before``).
+* Pages per minute count the pages of the submissions whose job finished ``done``
+  within the window, divided by the window's minutes.
+
+``/metrics`` is the Prometheus text format (version 0.0.4). It needs an admin (a
+bearer token, as a scraper sends it) unless ``FORMSCAN_METRICS_PUBLIC=true``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service import auth
+from service.deps import AdminDep, SecretKeyDep, SessionDep, SettingsDep, get_current_user
+from service.errors import problem_responses
+from service.models import Job, JobState, Role, Submission, SubmissionStatus, utc_now
+
+router = APIRouter(tags=["queue"])
+
+RATE_WINDOWS_MINUTES = (5, 60)
+PROMETHEUS_MEDIA_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class QueueJobs(BaseModel):
+    queued: int = Field(description="waiting for a worker")
+    running: int
+    failed: int = Field(description="failed for good (retry them with POST /api/jobs/…/retry)")
+    done: int
+
+
+class PagesPerMinute(BaseModel):
+    last_5_minutes: float
+    last_60_minutes: float
+
+
+class QueuePublic(BaseModel):
+    jobs: QueueJobs
+    oldest_queued_seconds: float = Field(
+        description="how long the longest-waiting job has waited; 0 when none waits"
+    )
+    pages_per_minute: PagesPerMinute
+    measured_at: datetime
+
+
+class QueueStats(BaseModel):
+    jobs: dict[str, int]
+    oldest_queued_seconds: float
+    pages_per_minute: dict[int, float]  # by window in minutes
+    pages_read_total: int
+    submissions: dict[str, int]  # by status
+    measured_at: datetime
+
+
+def queue_stats(session: Session, *, now: datetime | None = None) -> QueueStats:
+    """Counts of jobs by state, the longest wait, page rates and totals, in a few queries."""
+    now = now or utc_now()
+    jobs = {state.value: 0 for state in JobState}
+    for state, count in session.execute(select(Job.state, func.count()).group_by(Job.state)):
+        jobs[state] = count
+    waiting_since = session.scalar(
+        select(func.min(func.coalesce(Job.not_before, Job.updated_at))).where(
+            Job.state == JobState.QUEUED
+        )
+    )
+    oldest = 0.0 if waiting_since is None else max(0.0, (now - waiting_since).total_seconds())
+    pages = func.coalesce(func.sum(func.coalesce(Submission.pages_total, 0)), 0)
+    done_pages = select(pages).join(Job, Job.submission_id == Submission.id)
+    done_pages = done_pages.where(Job.state == JobState.DONE)
+    rates = {}
+    for minutes in RATE_WINDOWS_MINUTES:
+        since = now - timedelta(minutes=minutes)
+        count = session.scalar(done_pages.where(Job.finished_at >= since)) or 0
+        rates[minutes] = round(count / minutes, 3)
+    submissions = {status.value: 0 for status in SubmissionStatus}
+    for status, count in session.execute(
+        select(Submission.status, func.count()).group_by(Submission.status)
+    ):
+        submissions[status] = count
+    return QueueStats(
+        jobs=jobs,
+        oldest_queued_seconds=round(oldest, 3),
+        pages_per_minute=rates,
+        pages_read_total=int(session.scalar(done_pages) or 0),
+        submissions=submissions,
+        measured_at=now,
+    )
+
+
+@router.get("/api/queue", responses=problem_responses(403))
+def get_queue(session: SessionDep, admin: AdminDep) -> QueuePublic:
+    """Jobs waiting, running, failed and done; the longest wait; pages read per minute."""
+    stats = queue_stats(session)
+    return QueuePublic(
+        jobs=QueueJobs(**stats.jobs),
+        oldest_queued_seconds=stats.oldest_queued_seconds,
+        pages_per_minute=PagesPerMinute(
+            last_5_minutes=stats.pages_per_minute[5], last_60_minutes=stats.pages_per_minute[60]
+        ),
+        measured_at=stats.measured_at,
+    )
+
+
+def require_metrics_reader(
+    request: Request, session: SessionDep, key: SecretKeyDep, settings: SettingsDep
+) -> None:
+    """Anyone when ``FORMSCAN_METRICS_PUBLIC=true``; otherwise an admin."""
+    if settings.metrics_public:
+        return
+    user = get_current_user(request, session, key)
+    if user.role != Role.ADMIN:
+        raise auth.ForbiddenError("Only an admin may read the metrics.")
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses=problem_responses(403) | {200: {"content": {PROMETHEUS_MEDIA_TYPE: {}}}},
+)
+def get_metrics(
+    session: SessionDep, _reader: Annotated[None, Depends(require_metrics_reader)]
+) -> PlainTextResponse:
+    """The queue in the Prometheus text format (see the README for the metric names)."""
+    return PlainTextResponse(
+        prometheus_text(queue_stats(session)), media_type=PROMETHEUS_MEDIA_TYPE
+    )
+
+
+def prometheus_text(stats: QueueStats) -> str:
+    lines = [
+        "# HELP formscan_jobs Processing jobs by state.",
+        "# TYPE formscan_jobs gauge",
+        *(f'formscan_jobs{{state="{s}"}} {n}' for s, n in sorted(stats.jobs.items())),
+        "# HELP formscan_oldest_queued_seconds How long the longest-waiting job has waited.",
+        "# TYPE formscan_oldest_queued_seconds gauge",
+        f"formscan_oldest_queued_seconds {stats.oldest_queued_seconds}",
+        "# HELP formscan_pages_read_total Pages of the submissions whose job is done.",
+        "# TYPE formscan_pages_read_total counter",
+        f"formscan_pages_read_total {stats.pages_read_total}",
+        # By *current* status: a submission moves between statuses, so per label this
+        # can go down, and it is exposed as a gauge (the sum over labels only grows).
+        "# HELP formscan_submissions_total Submissions received, by current status.",
+        "# TYPE formscan_submissions_total gauge",
+        *(
+            f'formscan_submissions_total{{status="{s}"}} {n}'
+            for s, n in sorted(stats.submissions.items())
+        ),
+    ]
+    return "\n".join(lines) + "\n"
