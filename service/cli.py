@@ -517,8 +517,6 @@ def _read_password(*, is_stdin: bool) -> str:
 
 
 def _add_campaign(args: argparse.Namespace) -> str:
-    from ocr.errors import UnknownLayoutError
-    from ocr.layout import available_layouts
     from service import repository
     from service.schemas import CampaignCreate, CampaignPublic
 
@@ -529,8 +527,6 @@ def _add_campaign(args: argparse.Namespace) -> str:
         deadline=args.deadline,
         expected_unit_codes=args.unit,
     )
-    if body.layout_id not in available_layouts():
-        raise UnknownLayoutError(f"No layout named {body.layout_id!r}.")
     with _migrated_session() as session:
         campaign = repository.create_campaign(
             session,

@@ -28,6 +28,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ocr.errors import UnknownLayoutError
+from ocr.layout import available_layouts
 from ocr.types import Extraction
 from service.auth import Scope
 from service.errors import ConflictError, InvalidRequestError, NotFoundError, StaleAttemptError
@@ -164,6 +166,12 @@ def create_campaign(
     deadline: date | None,
     expected_unit_codes: Sequence[str],
 ) -> Campaign:
+    """A new campaign of a shipped layout (by id only: a file path is never accepted)."""
+    known = available_layouts()
+    if layout_id not in known:
+        raise UnknownLayoutError(
+            f"No layout named {layout_id!r} (available: {', '.join(known) or 'none'})."
+        )
     units = []
     for code in expected_unit_codes:
         unit = get_unit_by_code(session, code)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ocr.errors import UnknownLayoutError
-from ocr.layout import available_layouts
 from service import repository
 from service.deps import AdminDep, ScopeDep, SessionDep
 from service.errors import problem_responses
@@ -18,12 +16,6 @@ router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 def create_campaign(
     body: CampaignCreate, _admin: AdminDep, session: SessionDep, response: Response
 ) -> CampaignPublic:
-    # Only ids of shipped layouts: load_layout would also accept a file path.
-    known = available_layouts()
-    if body.layout_id not in known:
-        raise UnknownLayoutError(
-            f"No layout named {body.layout_id!r} (available: {', '.join(known) or 'none'})."
-        )
     campaign = repository.create_campaign(
         session,
         name=body.name,
