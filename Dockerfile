@@ -17,7 +17,8 @@ COPY pyproject.toml README.md ./
 COPY ocr ./ocr
 COPY service ./service
 COPY layouts ./layouts
-RUN pip install --no-cache-dir . \
+# The s3 extra (s3fs) lets FORMSCAN_BLOB_URL name an S3-compatible blob store.
+RUN pip install --no-cache-dir ".[s3]" \
     && useradd --create-home --uid 10001 formscan \
     && mkdir -p /data && chown formscan /data
 

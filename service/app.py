@@ -1,10 +1,11 @@
 """The web service: ``create_app(settings)`` wires database, blob store, runner and routes.
 
-At start-up (the lifespan) the database is migrated to the latest revision and the
-embedded runner starts (unless ``FORMSCAN_IS_RUNNER_ENABLED=false``, when another
-runner executes the jobs); at shutdown the runner lets running attempts finish. With
-``FORMSCAN_BROKER_URL`` set, a dispatcher (``service.dispatch``) hands the jobs to
-Celery workers (``formscan worker``) instead of the embedded runner.
+At start-up (the lifespan) the blob store is opened and checked (``service.storage``:
+a misconfigured one stops the start-up), the database is migrated to the latest
+revision and the embedded runner starts (unless ``FORMSCAN_IS_RUNNER_ENABLED=false``,
+when another runner executes the jobs); at shutdown the runner lets running attempts
+finish. With ``FORMSCAN_BROKER_URL`` set, a dispatcher (``service.dispatch``) hands
+the jobs to Celery workers (``formscan worker``) instead of the embedded runner.
 Every ``/api`` route needs a signed-in user (``service.auth``) except signing in.
 """
 
@@ -37,7 +38,7 @@ from service.routes import (
 )
 from service.runner import EmbeddedRunner
 from service.settings import Settings, get_settings
-from service.storage import LocalBlobStore
+from service.storage import open_blob_store
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # First: an unusable blob store (no bucket, no route) stops the start-up here,
+        # before the database is touched, instead of failing the first upload.
+        app.state.store = open_blob_store(settings)
         engine = create_db_engine(settings.database_url)
         upgrade_database(engine)
         settings.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -60,7 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with app.state.sessions() as session:
             if count_users(session) == 0:
                 log.warning("no accounts yet: %s", FIRST_ADMIN_HINT)
-        app.state.store = LocalBlobStore(settings.blob_dir)
         app.state.runner = None
         if settings.broker_url:
             from service.celery_app import create_celery_app

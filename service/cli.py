@@ -26,10 +26,12 @@ and the fix), 4 for a broken installation or layout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,10 +43,14 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from service.repository import UnitRow
+    from service.settings import Settings
 
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_ENGINE = 4
+# Where the scale benchmarks find PostgreSQL and Redis unless told (the CI machine's).
+SCALE_BENCH_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SCALE_BENCH_BROKER_URL = "redis://127.0.0.1:6379/0"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args))
+    except _settings_error() as exc:
+        _fail(_settings_problem(exc))
+        return EXIT_ENGINE
     except InputError as exc:
         _fail(f"{exc.code}: {exc.message} Fix: {exc.fix}")
         return EXIT_INPUT
@@ -65,6 +74,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(message: str) -> None:
     sys.stderr.write(f"formscan: {message}\n")
+
+
+def _settings_error() -> type[Exception]:
+    from pydantic import ValidationError
+
+    return ValidationError
+
+
+def _settings_problem(exc: Exception) -> str:
+    """One line per wrong ``FORMSCAN_*`` variable, instead of a traceback."""
+    from pydantic import ValidationError
+
+    assert isinstance(exc, ValidationError)
+    if exc.title != "Settings":
+        raise exc
+    problems = "; ".join(
+        f"FORMSCAN_{'_'.join(str(p) for p in error['loc']).upper() or 'SETTINGS'}: {error['msg']}"
+        for error in exc.errors()
+    )
+    fix = "" if "Fix:" in problems else ". Fix: correct the environment variables named"
+    return f"invalid_configuration: {problems}{fix}."
+
+
+def _open_blob_store_or_fail(settings: Settings) -> bool:
+    """Check the blob store before serving or consuming: a bad store stops start-up."""
+    from service.storage import BlobStoreConfigError, open_blob_store
+
+    try:
+        open_blob_store(settings)
+    except BlobStoreConfigError as exc:
+        _fail(f"{exc.code}: {exc.detail}. Fix: {exc.fix}")
+        return False
+    return True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     layouts.set_defaults(run=_run_layouts)
     _add_service_commands(sub)
+    _add_scale_bench_commands(sub)
     return parser
 
 
@@ -213,6 +256,102 @@ def layout_schema_text(schema: dict[str, object]) -> str:
     return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
 
 
+def _add_scale_bench_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    throughput = sub.add_parser(
+        "bench-throughput",
+        help="pages per minute of the Celery workers with 1, 2, ... processes (PostgreSQL, Redis)",
+    )
+    throughput.add_argument(
+        "--processes", type=int, nargs="+", default=[1, 2], help="worker process counts (1 2)"
+    )
+    throughput.add_argument(
+        "--copies", type=int, default=2, help="numbered copies of every document in the batch"
+    )
+    throughput.add_argument("--rounds", type=int, default=1, help="repeat every count (median)")
+    throughput.set_defaults(run=_run_bench_throughput)
+    load = sub.add_parser(
+        "bench-load", help="many concurrent uploads against a live API; proves nothing is lost"
+    )
+    load.add_argument("--uploads", type=int, default=200, help="uploads, one per unit (200)")
+    load.add_argument("--concurrency", type=int, default=200, help="uploads in flight (200)")
+    load.add_argument("--workers", type=int, default=2, help="OCR worker processes (2)")
+    load.add_argument(
+        "--embedded",
+        action="store_true",
+        help="the embedded default (SQLite, in-process runner) instead of Celery",
+    )
+    load.set_defaults(run=_run_bench_load)
+    for bench in (throughput, load):
+        bench.add_argument(
+            "directory",
+            type=Path,
+            nargs="?",
+            default=Path("samples/llw-summary-2022"),
+            metavar="DIR",
+            help="documents: *.truth.json with their files, or PDFs and images",
+        )
+        bench.add_argument(
+            "--database-url",
+            default=os.environ.get("FORMSCAN_DATABASE_URL") or SCALE_BENCH_DATABASE_URL,
+            help="PostgreSQL to create a scratch schema in (dropped afterwards)",
+        )
+        bench.add_argument(
+            "--broker-url",
+            default=os.environ.get("FORMSCAN_BROKER_URL") or SCALE_BENCH_BROKER_URL,
+            help="Redis for the Celery queues",
+        )
+        bench.add_argument(
+            "--work-dir", type=Path, default=None, help="keep data and logs here (default: temp)"
+        )
+
+
+def _scale_work_dir(args: argparse.Namespace) -> contextlib.AbstractContextManager[str]:
+    if args.work_dir is not None:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        return contextlib.nullcontext(str(args.work_dir))
+    return tempfile.TemporaryDirectory(prefix="formscan-bench-")
+
+
+def _progress(message: str) -> None:
+    sys.stderr.write(f"{message}\n")
+
+
+def _run_bench_throughput(args: argparse.Namespace) -> int:
+    from service.scalebench import format_throughput, run_throughput_bench
+
+    with _scale_work_dir(args) as work_dir:
+        runs = run_throughput_bench(
+            args.directory,
+            processes=args.processes,
+            copies=args.copies,
+            rounds=args.rounds,
+            database_url=args.database_url,
+            broker_url=args.broker_url,
+            work_dir=Path(work_dir),
+            progress=_progress,
+        )
+    sys.stdout.write(format_throughput(runs) + "\n")
+    return 0
+
+
+def _run_bench_load(args: argparse.Namespace) -> int:
+    from service.scalebench import format_load, run_load_bench
+
+    with _scale_work_dir(args) as work_dir:
+        run = run_load_bench(
+            args.directory,
+            uploads=args.uploads,
+            concurrency=args.concurrency,
+            workers=args.workers,
+            database_url="sqlite://" if args.embedded else args.database_url,
+            broker_url=None if args.embedded else args.broker_url,
+            work_dir=Path(work_dir),
+            progress=_progress,
+        )
+    sys.stdout.write(format_load(run) + "\n")
+    return 0 if run.is_lossless else 1
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     from ocr.bench import run_bench
 
@@ -249,6 +388,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     from service.settings import get_settings
 
     settings = get_settings()
+    if not _open_blob_store_or_fail(settings):
+        return EXIT_ENGINE
     with _migrated_session() as session:
         created = ensure_first_admin(session, settings)
         session.commit()
@@ -274,6 +415,8 @@ def _run_worker(args: argparse.Namespace) -> int:
     if not settings.broker_url:
         _fail("FORMSCAN_BROKER_URL is not set; the worker needs the broker the API sends to.")
         return EXIT_USAGE
+    if not _open_blob_store_or_fail(settings):
+        return EXIT_ENGINE
     from service.celery_app import app
 
     concurrency = args.concurrency or settings.workers

@@ -24,7 +24,9 @@ today and as a Celery task body later.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import time
 from collections.abc import Sequence
 
@@ -40,7 +42,7 @@ from service.errors import StaleAttemptError
 from service.images import store_page_images
 from service.models import Submission
 from service.settings import Settings, get_settings
-from service.storage import LocalBlobStore
+from service.storage import BlobStore, open_blob_store
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def run_job(submission_id: int, attempt: int, settings: Settings | None = None) 
 def _process(submission_id: int, attempt: int, settings: Settings) -> str:
     started = time.perf_counter()
     sessions = make_session_factory(shared_engine(settings.database_url))
-    store = LocalBlobStore(settings.blob_dir)
+    store = _blob_store(settings, pid=os.getpid())
     with sessions() as session:
         submission = session.get_one(Submission, submission_id)
         layout_id = submission.layout_id
@@ -111,6 +113,19 @@ def _process(submission_id: int, attempt: int, settings: Settings) -> str:
             pages=page_infos(cleaned, images),
             seconds=time.perf_counter() - started,
         )
+
+
+@functools.lru_cache(maxsize=4)
+def _blob_store(settings: Settings, *, pid: int) -> BlobStore:
+    """The store of ``settings``, opened and checked once per worker process.
+
+    An S3 store holds a client and its connection pool, too costly to rebuild per job.
+    The process id is part of the key because a forked child cannot use its parent's
+    client (fsspec's event-loop thread does not survive the fork). ``Settings`` is a
+    frozen pydantic model, hence hashable.
+    """
+    del pid  # only a cache key
+    return open_blob_store(settings)
 
 
 def page_infos(

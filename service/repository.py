@@ -410,7 +410,7 @@ def claim_job(
     """
     now = now or utc_now()
     fail_abandoned_jobs(session, now=now)
-    query = select(Job.id, Job.submission_id, Job.attempt).where(
+    query = select(Job.id, Job.submission_id, Job.attempt, Job.state, Job.claimed_by).where(
         _claimable(now), Job.attempt < Job.attempt_limit
     )
     if submission_id is not None:
@@ -420,7 +420,7 @@ def claim_job(
     ).one_or_none()
     if row is None:
         return None
-    job_id, claimed_submission, seen_attempt = row
+    job_id, claimed_submission, seen_attempt, seen_state, seen_worker = row
     claimed = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.attempt == seen_attempt, _claimable(now))
@@ -442,6 +442,16 @@ def claim_job(
         .values(status=SubmissionStatus.PROCESSING, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    if seen_state == JobState.RUNNING:
+        # Its worker stopped renewing the lease (killed, frozen, cut off): say so in
+        # the submission's history, so every attempt is accounted for.
+        _audit(
+            session,
+            claimed_submission,
+            "attempt_abandoned",
+            old={"attempt": seen_attempt, "worker": seen_worker},
+            new={"attempt": seen_attempt + 1, "worker": worker_id},
+        )
     return ClaimedJob(job_id=job_id, submission_id=claimed_submission, attempt=seen_attempt + 1)
 
 
@@ -635,6 +645,7 @@ def record_failure(
         job.lease_until = None
         job.claimed_by = None
         job.error_code, job.error_detail = code, detail
+        _audit(session, submission_id, "attempt_failed", new={"attempt": attempt, "code": code})
         return JobState.QUEUED
     _fail(
         session,

@@ -13,8 +13,10 @@ import functools
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.storage import check_blob_url
 
 # One form is 1-3 scanned pages, a few MB; 50 MB leaves room for a 600 dpi colour scan
 # and still refuses what is certainly not a form before it fills the disk.
@@ -69,6 +71,16 @@ class Settings(BaseSettings):
             so a running task is never delivered twice by the broker. Default 3600 s.
         metrics_public: Serve ``GET /metrics`` (Prometheus format) without sign-in, for
             a scraper on a private network. Default false: an admin's bearer token.
+        blob_url: Where originals and page images are stored when not under
+            ``data_dir``: an fsspec URL, e.g. ``s3://formscan/blobs`` (needs the
+            ``formscan[s3]`` extra) or ``file:///srv/blobs``. Every service and worker
+            machine must name the same store. Unset (the default): ``<data_dir>/blobs``.
+            A protocol no installed package serves is refused here, so no process
+            starts with it.
+        s3_endpoint_url: The S3-compatible server of an ``s3://`` blob URL (MinIO,
+            Ceph, Garage: ``http://minio:9000``). Unset: AWS. Credentials and region
+            are botocore's: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+            ``AWS_DEFAULT_REGION``.
     """
 
     model_config = SettingsConfigDict(env_prefix="FORMSCAN_", frozen=True)
@@ -91,6 +103,8 @@ class Settings(BaseSettings):
     task_time_limit_seconds: float = Field(default=900.0, gt=0)
     visibility_timeout_seconds: float = Field(default=3600.0, gt=0)
     metrics_public: bool = False
+    blob_url: str | None = None
+    s3_endpoint_url: str | None = None
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
@@ -104,8 +118,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("blob_url")
+    @classmethod
+    def _served_blob_url(cls, url: str | None) -> str | None:
+        """A protocol no installed package serves stops the process here, at start-up."""
+        if not url:
+            return None  # FORMSCAN_BLOB_URL= (empty) means the local store
+        check_blob_url(url)
+        return url
+
     @property
     def blob_dir(self) -> Path:
+        """The local blob store, used when ``blob_url`` is unset."""
         return self.data_dir / "blobs"
 
     @property

@@ -36,6 +36,9 @@ PDF_SAMPLE = SAMPLES / "typed-two-page-repeated-header.pdf"
 PROCESSING_TIMEOUT_S = 90.0
 FINAL_STATUSES = ("needs_review", "clean", "failed")
 TEST_PASSWORD = "correct horse battery"
+REDIS_HOST = "127.0.0.1"
+REDIS_PORT = 6379
+REDIS_DB = 7  # away from the default database 0; the queue name is unique per test
 
 
 @functools.cache
@@ -84,6 +87,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'formscan.db'}"
         return
     yield from _postgres_schema_url()
+
+
+@pytest.fixture
+def broker_url() -> str:
+    """The CI's Redis as a Celery broker; skipped when absent, except under ``CI=true``."""
+    import redis
+
+    url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        reason = f"Redis at {REDIS_HOST}:{REDIS_PORT} not reachable"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the Celery tests must run)", pytrace=False)
+        pytest.skip(reason)
+    return url
 
 
 def make_settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,8 @@ from ocr.load import InputFile, load_document
 from ocr.pipeline import extract_cleaned
 from service import repository
 from service.app import create_app
-from service.models import AuditEvent, Job
+from service.cluster import start_worker, stop_process
+from service.models import AuditEvent, Job, Reading, Submission
 from service.settings import Settings
 from tests.conftest import SAMPLES
 from tests.service.conftest import (
@@ -40,29 +40,21 @@ from tests.service.conftest import (
     wait_for_submission,
 )
 
-REDIS_HOST = "127.0.0.1"
-REDIS_PORT = 6379
-REDIS_DB = 7  # away from the default database 0; the queue name is unique per test
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SCANS = ("typed-clean-200dpi.png", "born-digital-one-page.pdf", "typed-150dpi-low-quality.jpg")
+# Two-page documents give a kill a page before and after it; the rest keep both
+# workers busy while the killed attempts wait for their leases to run out.
+CHAOS_SCANS = (
+    "typed-two-page-repeated-header.pdf",
+    "born-digital-two-page.pdf",
+    "typed-clean-200dpi.png",
+    "typed-photo.jpg",
+    "typed-fax.pdf",
+    "typed-150dpi-low-quality.jpg",
+)
+KILLS = 3
 LAYOUT = "llw-summary-2022"
 EXPECTED_READINGS = 59
 WAIT_S = 120.0
-
-
-@pytest.fixture
-def broker_url() -> str:
-    import redis
-
-    url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        reason = f"Redis at {REDIS_HOST}:{REDIS_PORT} not reachable"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: the Celery tests must run)", pytrace=False)
-        pytest.skip(reason)
-    return url
 
 
 @pytest.fixture
@@ -90,22 +82,6 @@ def celery_settings(tmp_path: Path, pg_url: str, broker_url: str) -> Iterator[Se
     client.close()
 
 
-def _worker_env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        FORMSCAN_DATA_DIR=str(settings.data_dir),
-        FORMSCAN_DATABASE_URL=settings.database_url,
-        FORMSCAN_BROKER_URL=str(settings.broker_url),
-        FORMSCAN_CELERY_QUEUE=settings.celery_queue,
-        FORMSCAN_LEASE_SECONDS=str(settings.lease_seconds),
-        FORMSCAN_RETRY_BACKOFF_SECONDS=str(settings.retry_backoff_seconds),
-        FORMSCAN_TASK_TIME_LIMIT_SECONDS=str(settings.task_time_limit_seconds),
-        FORMSCAN_VISIBILITY_TIMEOUT_SECONDS=str(settings.visibility_timeout_seconds),
-        PYTHONPATH=str(REPO_ROOT),
-    )
-    return env
-
-
 @contextmanager
 def workers(settings: Settings, log_dir: Path, count: int = 2) -> Iterator[dict[str, int]]:
     """``count`` worker processes (one OCR process each); yields node name -> pid."""
@@ -113,47 +89,18 @@ def workers(settings: Settings, log_dir: Path, count: int = 2) -> Iterator[dict[
     try:
         for i in range(count):
             name = f"w{i}@{settings.celery_queue}"
-            log = (log_dir / f"worker{i}.log").open("wb")
-            procs[name] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "service.cli",
-                    "worker",
-                    "--concurrency",
-                    "1",
-                    "--name",
-                    name,
-                ],
-                cwd=REPO_ROOT,
-                env=_worker_env(settings),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: killed with its children
-            )
-            log.close()
+            procs[name] = start_worker(settings, name=name, log_path=log_dir / f"worker{i}.log")
         yield {name: proc.pid for name, proc in procs.items()}
     finally:
         for proc in procs.values():
-            _signal_group(proc, signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                _signal_group(proc, signal.SIGKILL)
-                proc.wait(timeout=10)
-
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
+            stop_process(proc)
 
 
 @pytest.fixture(scope="module")
 def embedded_readings() -> dict[str, list[tuple[object, ...]]]:
     """What the embedded runner's job function reads in each scan, run in-process."""
     result = {}
-    for name in SCANS:
+    for name in sorted({*SCANS, *CHAOS_SCANS}):
         data = (SAMPLES / name).read_bytes()
         pages = load_document([InputFile(name=name, data=data)])
         extraction = extract_cleaned([clean_page(p) for p in pages], load_layout(LAYOUT))
@@ -259,3 +206,140 @@ def test_celery_worker_killed_mid_job_is_taken_over(
         assert not job.claimed_by.startswith(node + ":")
         assert recorded_sets(sessions, sid) == 1
         assert stored_readings(sessions, sid) == embedded_readings[name]
+
+
+class WorkerPool:
+    """Named ``formscan worker`` processes that a test kills and replaces."""
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings, self.log_dir = settings, log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> str:
+        name = f"w{len(self.procs)}@{self.settings.celery_queue}"
+        log_path = self.log_dir / f"worker{len(self.procs)}.log"
+        self.procs[name] = start_worker(self.settings, name=name, log_path=log_path)
+        return name
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the worker and its OCR process: no warm shutdown, no message ack."""
+        proc = self.procs[name]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            stop_process(proc)
+
+
+def page_in_progress(
+    sessions: sessionmaker[Session], ids: list[int], spared: set[tuple[int, int]]
+) -> tuple[int, int, str, int] | None:
+    """(submission, attempt, node, pages_done) of a job reading a page now, not in ``spared``."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Job.submission_id, Job.attempt, Job.claimed_by, Submission.pages_done)
+            .join(Submission, Submission.id == Job.submission_id)
+            .where(
+                Job.submission_id.in_(ids),
+                Job.state == "running",
+                Submission.pages_total.is_not(None),
+                Submission.pages_done < Submission.pages_total,
+            )
+        ).all()
+    for sid, attempt, claimed_by, pages_done in rows:
+        if (sid, attempt) not in spared and claimed_by:
+            return sid, attempt, claimed_by.split(":")[0], pages_done
+    return None
+
+
+def audit_actions(sessions: sessionmaker[Session], submission_id: int) -> list[AuditEvent]:
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.submission_id == submission_id)
+                .order_by(AuditEvent.id)
+            )
+        )
+
+
+def kill_mid_page(
+    sessions: sessionmaker[Session], pool: WorkerPool, ids: list[int]
+) -> set[tuple[int, int]]:
+    """Kill the worker of a page in progress ``KILLS`` times; the killed (submission, attempt)s.
+
+    A kill counts when the killed attempt never recorded its readings (it was in the
+    middle of its work); after each, a new worker replaces the dead one.
+    """
+    killed: set[tuple[int, int]] = set()
+    tried: set[tuple[int, int]] = set()
+    deadline = time.monotonic() + WAIT_S
+    while len(killed) < KILLS:
+        assert time.monotonic() < deadline, f"only {len(killed)} kills before the batch ended"
+        target = page_in_progress(sessions, ids, tried)
+        if target is None:
+            time.sleep(0.02)
+            continue
+        sid, attempt, node, _ = target
+        time.sleep(0.15)  # into the page, not at its first line
+        if page_in_progress(sessions, [sid], set()) != target:
+            continue  # the page ended meanwhile; look again
+        tried.add((sid, attempt))
+        pool.kill(node)
+        pool.start()
+        if job_of(sessions, sid).attempt == attempt and recorded_sets(sessions, sid) == 0:
+            killed.add((sid, attempt))
+    return killed
+
+
+def test_celery_workers_killed_mid_page_repeatedly_lose_and_duplicate_nothing(
+    celery_settings: Settings,
+    tmp_path: Path,
+    embedded_readings: dict[str, list[tuple[object, ...]]],
+) -> None:
+    settings = celery_settings.model_copy(update={"max_attempts": KILLS + 2})
+    units = [f"S{i}" for i in range(len(CHAOS_SCANS))]
+    with TestClient(create_app(settings)) as client:
+        sign_in_admin(client)
+        sessions = client.app.state.sessions  # type: ignore[attr-defined]
+        campaign = setup_campaign(client, *units)
+        pool = WorkerPool(settings, tmp_path)
+        try:
+            pool.start()
+            pool.start()
+            ids = {
+                name: upload_scan(client, campaign, unit, name)
+                for unit, name in zip(units, CHAOS_SCANS, strict=True)
+            }
+            killed = kill_mid_page(sessions, pool, list(ids.values()))
+            bodies = {
+                name: wait_for_submission(client, sid, timeout_s=WAIT_S)
+                for name, sid in ids.items()
+            }
+        finally:
+            pool.stop_all()
+    assert len(killed) == KILLS
+    with sessions() as session:
+        total_readings = session.scalar(
+            select(func.count()).where(Reading.submission_id.in_(ids.values()))
+        )
+    assert total_readings == EXPECTED_READINGS * len(ids)
+    for name, sid in ids.items():
+        assert bodies[name]["status"] in ("clean", "needs_review"), bodies[name]
+        job = job_of(sessions, sid)
+        assert job.state == "done"
+        assert stored_readings(sessions, sid) == embedded_readings[name], name
+        killed_attempts = sorted(a for s, a in killed if s == sid)
+        events = audit_actions(sessions, sid)
+        actions = [e.action for e in events]
+        # Received once, every killed attempt taken over and said so, read once, by
+        # the attempt that owns the job now.
+        assert actions[0] == "submission_received"
+        assert actions[-1] == "readings_recorded"
+        assert actions.count("readings_recorded") == 1
+        assert "processing_failed" not in actions
+        assert events[-1].new is not None and events[-1].new["attempt"] == job.attempt
+        abandoned = [e.old["attempt"] for e in events if e.action == "attempt_abandoned"]  # type: ignore[index]
+        assert abandoned == killed_attempts
+        assert job.attempt >= (max(killed_attempts) + 1 if killed_attempts else 1)
