@@ -58,6 +58,9 @@ app = create_celery_app(get_settings())
 @worker_process_init.connect
 def _init_worker_process(**_: Any) -> None:
     configure_worker_process()
+    # The OCR stack (OpenCV, Tesseract bindings, layouts) loads here, once per process,
+    # not in the first job's time.
+    import service.jobs  # noqa: F401
 
 
 @app.task(

@@ -265,7 +265,7 @@ def _add_scale_bench_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
         "--processes", type=int, nargs="+", default=[1, 2], help="worker process counts (1 2)"
     )
     throughput.add_argument(
-        "--copies", type=int, default=2, help="numbered copies of every document in the batch"
+        "--copies", type=int, default=3, help="numbered copies of every document in the batch"
     )
     throughput.add_argument("--rounds", type=int, default=1, help="repeat every count (median)")
     throughput.set_defaults(run=_run_bench_throughput)

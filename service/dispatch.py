@@ -8,7 +8,9 @@ attempt lost its worker. The database lease, not the
 broker, is the record of truth, so a duplicate message is harmless: the task claims
 the job like the embedded runner does (``claim_submission``) and returns without
 work when it cannot. What was sent is remembered in memory only; a restarted API
-sends every queued job once more, and those duplicates are refused the same way.
+sends every queued job once more, and those duplicates are refused the same way. A
+queued job whose message the broker lost (a Redis restarted without persistence) is
+sent again once the broker's queue runs empty.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from celery import Celery
-from sqlalchemy import ColumnElement, and_, or_, select
+from kombu.exceptions import ChannelError
+from sqlalchemy import ColumnElement, Row, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import repository
@@ -105,14 +109,49 @@ class Dispatcher:
             if job_id not in due:
                 del self._sent[job_id]
         sent = 0
+        lost = self._lost_messages(rows)
         for job_id, submission_id, attempt, state in rows:
-            if not self._should_send(job_id, attempt, state):
+            if not (self._should_send(job_id, attempt, state) or job_id in lost):
                 continue
             self.app.send_task(PROCESS_TASK, args=[submission_id], queue=self.settings.celery_queue)
             self._sent[job_id] = (attempt, time.monotonic())
             sent += 1
             log.info("submission %d: sent to the workers (attempt %d)", submission_id, attempt)
         return sent
+
+    def _lost_messages(self, rows: Sequence[Row[tuple[int, int, int, str]]]) -> set[int]:
+        """Queued jobs whose message the broker no longer holds: send them again.
+
+        A Redis that restarts without persistence (or is flushed) forgets its queue,
+        while the database still says ``queued``. A job sent more than a lease period
+        ago, still queued while the broker's queue is empty, was lost that way: a
+        worker takes a message within moments of it reaching an empty queue. Asked
+        only when such jobs exist, so a healthy backlog costs no broker round trip.
+        """
+        now = time.monotonic()
+        stale = {
+            job_id
+            for job_id, _, attempt, state in rows
+            if state == JobState.QUEUED
+            and (previous := self._sent.get(job_id)) is not None
+            and previous[0] == attempt
+            and now - previous[1] >= self.settings.lease_seconds
+        }
+        if not stale or self._queue_length() > 0:
+            return set()
+        log.warning("the broker lost %d queued job(s); sending them again", len(stale))
+        return stale
+
+    def _queue_length(self) -> int:
+        """Messages waiting in the Celery queue (0 when the broker has no such queue)."""
+        with self.app.connection_for_read() as connection:
+            try:
+                declared = connection.default_channel.queue_declare(
+                    queue=self.settings.celery_queue, passive=True
+                )
+            except ChannelError:  # an empty Redis list does not exist
+                return 0
+        return int(declared.message_count)
 
     def _should_send(self, job_id: int, attempt: int, state: str) -> bool:
         previous = self._sent.get(job_id)

@@ -343,3 +343,32 @@ def test_celery_workers_killed_mid_page_repeatedly_lose_and_duplicate_nothing(
         abandoned = [e.old["attempt"] for e in events if e.action == "attempt_abandoned"]  # type: ignore[index]
         assert abandoned == killed_attempts
         assert job.attempt >= (max(killed_attempts) + 1 if killed_attempts else 1)
+
+
+def test_celery_job_whose_message_the_broker_lost_is_sent_again(
+    celery_settings: Settings,
+    tmp_path: Path,
+    embedded_readings: dict[str, list[tuple[object, ...]]],
+) -> None:
+    import redis
+
+    name = SCANS[1]
+    broker = redis.Redis.from_url(str(celery_settings.broker_url))
+    with TestClient(create_app(celery_settings)) as client:
+        sign_in_admin(client)
+        sessions = client.app.state.sessions  # type: ignore[attr-defined]
+        campaign = setup_campaign(client, "S1")
+        sid = upload_scan(client, campaign, "S1", name)  # no worker yet: it waits in Redis
+        deadline = time.monotonic() + WAIT_S
+        while broker.llen(celery_settings.celery_queue) == 0:
+            assert time.monotonic() < deadline, "the job was never sent"
+            time.sleep(0.05)
+        broker.delete(celery_settings.celery_queue)  # as a Redis restart without persistence
+        with workers(celery_settings, tmp_path, count=1):
+            body = wait_for_submission(client, sid, timeout_s=WAIT_S)
+    broker.close()
+    assert body["status"] in ("clean", "needs_review"), body
+    job = job_of(sessions, sid)
+    assert (job.state, job.attempt) == ("done", 1)
+    assert recorded_sets(sessions, sid) == 1
+    assert stored_readings(sessions, sid) == embedded_readings[name]
