@@ -80,6 +80,19 @@ def _postgres_schema_url() -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+@pytest.fixture
+def pg_database_url() -> str:
+    """The CI's PostgreSQL database itself (for tools that make their own schema)."""
+    conninfo = pg_conninfo()
+    if conninfo is None:
+        reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} not reachable"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)", pytrace=False)
+        pytest.skip(reason)
+    role = conninfo.split("user=")[1]
+    return f"postgresql+psycopg://{role}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A SQLAlchemy URL of an empty database of each kind."""

@@ -10,7 +10,6 @@ that the check would see a corrupt or missing original.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from service.models import Job, Submission, SubmissionFile
 from service.scalebench import Deployment, LoadRun, run_load_bench, verify_uploads
 from service.storage import LocalBlobStore
 from tests.conftest import SAMPLES
-from tests.service.conftest import pg_conninfo
 
 UPLOADS = 200
 # One of each kind the upload path sniffs (PDF with a text layer, PNG, JPEG), the
@@ -36,17 +34,6 @@ def documents(tmp_path: Path) -> Path:
     for name in DOCUMENTS:
         shutil.copy(SAMPLES / name, directory / name)
     return directory
-
-
-@pytest.fixture
-def database_url(broker_url: str) -> str:
-    conninfo = pg_conninfo()
-    if conninfo is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL not reachable (CI=true: the load run must run)", pytrace=False)
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 not reachable")
-    role = conninfo.split("user=")[1]
-    return f"postgresql+psycopg://{role}@127.0.0.1:5432/test"
 
 
 def check_independently(dep: Deployment, run: LoadRun) -> None:
@@ -71,14 +58,14 @@ def check_independently(dep: Deployment, run: LoadRun) -> None:
 
 
 def test_load_run_200_concurrent_uploads_lose_nothing(
-    documents: Path, database_url: str, broker_url: str, tmp_path: Path
+    documents: Path, pg_database_url: str, broker_url: str, tmp_path: Path
 ) -> None:
     run = run_load_bench(
         documents,
         uploads=UPLOADS,
         concurrency=UPLOADS,
         workers=2,
-        database_url=database_url,
+        database_url=pg_database_url,
         broker_url=broker_url,
         work_dir=tmp_path / "run",
         inspect=check_independently,

@@ -328,23 +328,28 @@ def test_settings_s3_without_s3fs_names_the_extra(
         _settings(tmp_path, blob_url="s3://formscan/blobs")
 
 
-def test_worker_start_unusable_blob_url_refused(tmp_path: Path) -> None:
-    """``formscan worker`` reads the settings first, so it stops before Celery starts."""
-    env = dict(os.environ)
-    env.update(
+def run_worker_command(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``formscan worker`` with the ``FORMSCAN_*`` variables given; a broker nobody serves."""
+    environ = dict(os.environ)
+    environ.update(
         FORMSCAN_DATA_DIR=str(tmp_path / "data"),
         FORMSCAN_BROKER_URL=f"redis://127.0.0.1:{_closed_port()}/0",
-        FORMSCAN_BLOB_URL="nosuch://bucket/blobs",
         PYTHONPATH=str(REPO_ROOT),
+        **env,
     )
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "service.cli", "worker"],
         capture_output=True,
         text=True,
-        env=env,
+        env=environ,
         timeout=120,
         check=False,
     )
+
+
+def test_worker_start_unusable_blob_url_refused(tmp_path: Path) -> None:
+    """``formscan worker`` reads the settings first, so it stops before Celery starts."""
+    result = run_worker_command(tmp_path, FORMSCAN_BLOB_URL="nosuch://bucket/blobs")
     assert result.returncode == 4
     assert result.stderr.startswith("formscan: invalid_configuration: FORMSCAN_BLOB_URL")
     assert "FORMSCAN_BLOB_URL 'nosuch://bucket/blobs': unknown protocol" in result.stderr
@@ -353,21 +358,10 @@ def test_worker_start_unusable_blob_url_refused(tmp_path: Path) -> None:
 
 def test_worker_start_missing_bucket_refused(tmp_path: Path, s3_server: str, aws_env: None) -> None:
     """The bucket is checked before the worker takes any job, like the API's start."""
-    env = dict(os.environ)
-    env.update(
-        FORMSCAN_DATA_DIR=str(tmp_path / "data"),
-        FORMSCAN_BROKER_URL=f"redis://127.0.0.1:{_closed_port()}/0",
+    result = run_worker_command(
+        tmp_path,
         FORMSCAN_BLOB_URL="s3://formscan-no-such-bucket/blobs",
         FORMSCAN_S3_ENDPOINT_URL=s3_server,
-        PYTHONPATH=str(REPO_ROOT),
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "worker"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
     )
     assert result.returncode == 4
     assert result.stderr.startswith("formscan: blob_store_unusable: S3 bucket")
