@@ -33,7 +33,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _settings_error() as exc:
         _fail(_settings_problem(exc))
         return EXIT_ENGINE
+    except _BenchFailedError as exc:
+        _fail(f"bench_failed: {exc}")
+        return 1
     except InputError as exc:
         _fail(f"{exc.code}: {exc.message} Fix: {exc.fix}")
         return EXIT_INPUT
@@ -312,6 +315,19 @@ def _scale_work_dir(args: argparse.Namespace) -> contextlib.AbstractContextManag
     return tempfile.TemporaryDirectory(prefix="formscan-bench-")
 
 
+@contextlib.contextmanager
+def _scale_bench_errors() -> Iterator[None]:
+    """A missing service, sample or process start ends the benchmark with one line."""
+    try:
+        yield
+    except (RuntimeError, ValueError) as exc:
+        raise _BenchFailedError(str(exc)) from exc
+
+
+class _BenchFailedError(Exception):
+    """Reported by ``main`` as ``formscan: bench_failed: ...``, exit status 1."""
+
+
 def _progress(message: str) -> None:
     sys.stderr.write(f"{message}\n")
 
@@ -319,7 +335,7 @@ def _progress(message: str) -> None:
 def _run_bench_throughput(args: argparse.Namespace) -> int:
     from service.scalebench import format_throughput, run_throughput_bench
 
-    with _scale_work_dir(args) as work_dir:
+    with _scale_work_dir(args) as work_dir, _scale_bench_errors():
         runs = run_throughput_bench(
             args.directory,
             processes=args.processes,
@@ -337,7 +353,7 @@ def _run_bench_throughput(args: argparse.Namespace) -> int:
 def _run_bench_load(args: argparse.Namespace) -> int:
     from service.scalebench import format_load, run_load_bench
 
-    with _scale_work_dir(args) as work_dir:
+    with _scale_work_dir(args) as work_dir, _scale_bench_errors():
         run = run_load_bench(
             args.directory,
             uploads=args.uploads,

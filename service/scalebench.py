@@ -41,6 +41,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.cluster import ApiProcess, start_api, start_worker, stop_process
@@ -91,7 +92,10 @@ def load_documents(directory: Path) -> list[Document]:
         for path in sorted(p for p in directory.rglob("*") if p.suffix.lower() in suffixes):
             documents.append(Document(name=path.stem, files=((path.name, path.read_bytes()),)))
     if not documents:
-        raise ValueError(f"{directory}: no *.truth.json, PDF or image files")
+        raise ValueError(
+            f"{directory}: no *.truth.json, PDF or image files. "
+            "Fix: name a directory of forms, e.g. samples/llw-summary-2022"
+        )
     return documents
 
 
@@ -122,6 +126,45 @@ def numbered_document(document: Document, number: int) -> Document:
 
 
 # --- a scratch deployment ----------------------------------------------------------
+
+
+class ServiceUnreachableError(RuntimeError):
+    """PostgreSQL or Redis does not answer where the benchmark was told to find them."""
+
+    def __init__(self, detail: str, *, fix: str) -> None:
+        super().__init__(f"{detail}. Fix: {fix}")
+        self.detail, self.fix = detail, fix
+
+
+def check_services(database_url: str, broker_url: str | None) -> None:
+    """Fail at once, with the fix, when the database or the broker does not answer."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        engine = create_engine(database_url, connect_args={"connect_timeout": 5})
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            raise ServiceUnreachableError(
+                f"PostgreSQL at {url.render_as_string()} does not answer "
+                f"({' '.join(str(exc.orig).split())})",
+                fix="start it, or pass --database-url",
+            ) from exc
+        finally:
+            engine.dispose()
+    if broker_url:
+        import redis
+
+        client = redis.Redis.from_url(broker_url, socket_connect_timeout=5)
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            raise ServiceUnreachableError(
+                f"Redis at {broker_url} does not answer ({exc})",
+                fix="start it, or pass --broker-url",
+            ) from exc
+        finally:
+            client.close()
 
 
 @contextmanager
@@ -489,6 +532,7 @@ def run_throughput_bench(
     progress: Progress = _quiet,
 ) -> list[ThroughputRun]:
     """Every process count in turn, ``rounds`` times (alternating, so drift hits all)."""
+    check_services(database_url, broker_url)
     base = load_documents(directory)
     batch = [numbered_document(doc, copy) for copy in range(copies) for doc in base]
     runs = []
@@ -589,6 +633,7 @@ def run_load_bench(
     API's embedded runner reads with ``workers`` processes. ``inspect`` is called with
     the deployment and the result before anything is torn down (tests look further).
     """
+    check_services(database_url, broker_url)
     base = load_documents(directory)
     batch = [numbered_document(base[i % len(base)], i) for i in range(uploads)]
     work_dir.mkdir(parents=True, exist_ok=True)

@@ -128,3 +128,19 @@ def test_bench_throughput_command_prints_ratio(
     assert float(rows[1][3]) > 0
     timeline = tmp_path / "run" / "r0-p2" / "timeline.json"
     assert timeline.is_file()
+
+
+def test_bench_commands_unreachable_services_one_line(tmp_path: Path) -> None:
+    closed = "postgresql+psycopg://postgres@127.0.0.1:1/test"
+    result = _formscan("bench-throughput", "--database-url", closed, timeout_s=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("formscan: bench_failed: PostgreSQL at ")
+    assert result.stderr.strip().endswith("Fix: start it, or pass --database-url")
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = _formscan(
+        "bench-load", "--database-url", "sqlite://", "--broker-url", "redis://127.0.0.1:1/0",
+        timeout_s=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "Redis at redis://127.0.0.1:1/0 does not answer" in result.stderr
+    assert "Traceback" not in result.stderr
