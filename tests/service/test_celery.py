@@ -41,8 +41,8 @@ from tests.service.conftest import (
 )
 
 SCANS = ("typed-clean-200dpi.png", "born-digital-one-page.pdf", "typed-150dpi-low-quality.jpg")
-# Two-page documents give a kill a page before and after it; the rest keep both
-# workers busy while the killed attempts wait for their leases to run out.
+# Six forms (two of them two pages long) keep both workers busy while killed
+# attempts wait for their leases to run out, so three kills land before the batch ends.
 CHAOS_SCANS = (
     "typed-two-page-repeated-header.pdf",
     "born-digital-two-page.pdf",
@@ -372,3 +372,44 @@ def test_celery_job_whose_message_the_broker_lost_is_sent_again(
     assert (job.state, job.attempt) == ("done", 1)
     assert recorded_sets(sessions, sid) == 1
     assert stored_readings(sessions, sid) == embedded_readings[name]
+
+
+def node_reading(sessions: sessionmaker[Session], submission_id: int, attempt: int) -> str:
+    """The worker node reading a page of the submission under ``attempt``, once it does."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        target = page_in_progress(sessions, [submission_id], set())
+        if target is not None and target[1] == attempt:
+            return target[2]
+        assert time.monotonic() < deadline, f"attempt {attempt} never started reading"
+        time.sleep(0.02)
+
+
+def test_celery_job_whose_workers_keep_dying_fails_visibly(
+    celery_settings: Settings, tmp_path: Path
+) -> None:
+    settings = celery_settings.model_copy(update={"max_attempts": 2})
+    with TestClient(create_app(settings)) as client:
+        sign_in_admin(client)
+        sessions = client.app.state.sessions  # type: ignore[attr-defined]
+        campaign = setup_campaign(client, "S1")
+        pool = WorkerPool(settings, tmp_path)
+        try:
+            pool.start()
+            sid = upload_scan(client, campaign, "S1", CHAOS_SCANS[0])
+            for attempt in (1, 2):  # every attempt's worker dies in the middle of a page
+                pool.kill(node_reading(sessions, sid, attempt))
+                pool.start()
+            body = wait_for_submission(client, sid, timeout_s=WAIT_S)
+        finally:
+            pool.stop_all()
+    assert body["status"] == "failed"
+    error = body["error"]
+    assert isinstance(error, dict)
+    assert error["code"] == "worker_lost"
+    assert error["fix"]
+    job = job_of(sessions, sid)
+    assert (job.state, job.attempt, job.error_code) == ("failed", 2, "worker_lost")
+    assert recorded_sets(sessions, sid) == 0
+    actions = [e.action for e in audit_actions(sessions, sid)]
+    assert actions == ["submission_received", "attempt_abandoned", "processing_failed"]

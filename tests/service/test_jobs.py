@@ -13,7 +13,7 @@ from ocr.types import Extraction, Reading, ReadingStatus
 from service import repository
 from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import StaleAttemptError
-from service.models import Job, Submission, utc_now
+from service.models import AuditEvent, Job, Submission, utc_now
 from service.models import Reading as ReadingRow
 
 LEASE_S = 30.0
@@ -174,6 +174,38 @@ def test_record_failure_attempts_exhausted_fails(
     with sessions() as session:
         submission = session.get_one(Submission, submission_id)
         assert (submission.status, submission.error_code) == ("failed", "internal_error")
+    assert audit_trail(sessions, submission_id) == [
+        ("submission_received", None, {"version": 1}),
+        ("attempt_failed", None, {"attempt": 1, "code": "internal_error"}),
+        ("attempt_failed", None, {"attempt": 2, "code": "internal_error"}),
+        ("processing_failed", None, {"attempt": 3, "code": "internal_error"}),
+    ]
+
+
+def audit_trail(
+    sessions: sessionmaker[Session], submission_id: int
+) -> list[tuple[str, object, object]]:
+    with sessions() as session:
+        events = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.submission_id == submission_id)
+            .order_by(AuditEvent.id)
+        )
+        return [(e.action, e.old, e.new) for e in events]
+
+
+def test_claim_job_expired_lease_taken_over_is_audited(
+    sessions: sessionmaker[Session], submission_id: int
+) -> None:
+    first = claim(sessions)
+    assert first is not None
+    second = claim(sessions, now_offset_s=LEASE_S + 1)
+    assert second is not None and second.attempt == 2
+    assert audit_trail(sessions, submission_id)[-1] == (
+        "attempt_abandoned",
+        {"attempt": 1, "worker": "test"},
+        {"attempt": 2, "worker": "test"},
+    )
 
 
 def test_claim_job_lease_lost_on_last_attempt_fails(
