@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ocr.errors import UnknownLayoutError
@@ -44,6 +44,7 @@ from service.models import (
     SubmissionFile,
     SubmissionStatus,
     Unit,
+    campaign_unit,
     utc_now,
 )
 
@@ -236,13 +237,31 @@ def _upload_target(
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise InvalidRequestError(f"No campaign {campaign_id}.", code="unknown_campaign")
-    expected = campaign.expected_units
-    if expected and unit not in expected:
+    if not _may_report(session, campaign_id=campaign.id, unit_id=unit.id):
         raise InvalidRequestError(
             f"Unit {unit_code!r} is not among the units campaign {campaign_id} expects.",
             code="unit_not_expected",
         )
     return unit, campaign
+
+
+def _may_report(session: Session, *, campaign_id: int, unit_id: int) -> bool:
+    """The campaign expects no particular units, or expects this one.
+
+    Two indexed look-ups, never the list: a province campaign expects thousands of
+    units, and every upload asks.
+    """
+    expects = campaign_unit.c.campaign_id == campaign_id
+    return bool(
+        session.scalar(
+            select(
+                or_(
+                    ~exists().where(expects),
+                    exists().where(expects, campaign_unit.c.unit_id == unit_id),
+                )
+            )
+        )
+    )
 
 
 def create_submission(

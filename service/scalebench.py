@@ -281,6 +281,18 @@ class UploadResult:
 
 
 async def _upload_one(
+    client: httpx.AsyncClient,
+    slots: asyncio.Semaphore,
+    *,
+    campaign: int,
+    unit: str,
+    document: Document,
+) -> UploadResult:
+    async with slots:  # latency counts from the moment the request may go, not before
+        return await _send_upload(client, campaign=campaign, unit=unit, document=document)
+
+
+async def _send_upload(
     client: httpx.AsyncClient, *, campaign: int, unit: str, document: Document
 ) -> UploadResult:
     result = UploadResult(
@@ -319,10 +331,11 @@ async def _upload_all(
     async with httpx.AsyncClient(
         base_url=base_url, headers=headers, limits=limits, timeout=UPLOAD_TIMEOUT_S
     ) as client:
+        slots = asyncio.Semaphore(concurrency)
         return list(
             await asyncio.gather(
                 *(
-                    _upload_one(client, campaign=campaign, unit=unit, document=doc)
+                    _upload_one(client, slots, campaign=campaign, unit=unit, document=doc)
                     for unit, doc in jobs
                 )
             )

@@ -184,3 +184,29 @@ def test_create_submission_new_version_replaces_old(client: TestClient, settings
 def test_create_submission_not_multipart_422(client: TestClient) -> None:
     response = client.post("/api/submissions", json={"unit": "S1"})
     assert (response.status_code, response.json()["code"]) == (422, "not_multipart")
+
+
+def test_create_submission_unit_not_expected_422(tmp_path: Path, db_url: str) -> None:
+    settings = make_settings(tmp_path, db_url, is_runner_enabled=False)
+    data = PNG_SAMPLE.read_bytes()
+    with TestClient(create_app(settings)) as client:
+        sign_in_admin(client)
+        expecting = setup_campaign(client, "S1")  # expects S1 only
+        response = client.post(
+            "/api/units",
+            json={"code": "S2", "name": "Trường S2", "kind": "school", "parent_code": "D1"},
+        )
+        assert response.status_code == 201
+        response = upload(client, unit="S2", campaign=expecting, files=[("scan.png", data)])
+        assert response.status_code == 422
+        assert response.json()["code"] == "unit_not_expected"
+        assert (
+            upload(client, unit="S1", campaign=expecting, files=[("scan.png", data)]).status_code
+            == 202
+        )
+        open_campaign = client.post("/api/campaigns", json={"name": "Mở", "year": 2023})
+        assert open_campaign.status_code == 201
+        campaign = int(open_campaign.json()["id"])  # expects no particular units: all may report
+        response = upload(client, unit="S2", campaign=campaign, files=[("scan.png", data)])
+        assert response.status_code == 202
+    assert count_jobs(settings) == 2
