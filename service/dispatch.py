@@ -1,29 +1,30 @@
 """Celery mode: the dispatcher in the API process and the claim a Celery task makes.
 
 With ``FORMSCAN_BROKER_URL`` set the API runs no OCR. ``Dispatcher`` is a thread that
-claims nothing: it sends the ``formscan.process`` task for every due queued job it
-has not sent yet (under the job's current attempt), sends it again for a running job
-whose database lease ran out (its worker died), and fails a job whose last allowed
-attempt lost its worker. The database lease, not the
-broker, is the record of truth, so a duplicate message is harmless: the task claims
-the job like the embedded runner does (``claim_submission``) and returns without
-work when it cannot. What was sent is remembered in memory only; a restarted API
-sends every queued job once more, and those duplicates are refused the same way. A
-queued job whose message the broker lost (a Redis restarted without persistence) is
-sent again once the broker's queue runs empty.
+claims nothing: it sends the ``formscan.process`` task for every due queued job not
+yet sent under its current attempt, sends it again for a running job whose database
+lease ran out (its worker died; at most once per lease period), and fails a job whose
+last allowed attempt lost its worker. The database lease, not the broker, is the
+record of truth, so a duplicate message is harmless: the task claims the job like the
+embedded runner does (``claim_submission``) and returns without work when it cannot.
+
+What was sent is recorded on the job (``dispatched_attempt``, ``dispatched_at``), and
+the right to send is taken with a conditional UPDATE in the transaction that sends: of
+several API processes only one sends each message, and a restarted API sends nothing
+twice. A queued job whose message the broker lost (a Redis restarted without
+persistence) is sent again once the broker's queue is empty.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery import Celery
 from kombu.exceptions import ChannelError
-from sqlalchemy import ColumnElement, Row, and_, or_, select
+from sqlalchemy import ColumnElement, Row, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import repository
@@ -48,14 +49,6 @@ def claim_submission(
     )
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    queued = and_(
-        Job.state == JobState.QUEUED, or_(Job.not_before.is_(None), Job.not_before <= now)
-    )
-    expired = and_(Job.state == JobState.RUNNING, Job.lease_until < now)
-    return or_(queued, expired)
-
-
 class Dispatcher:
     """Send due jobs to the Celery workers until ``stop`` is called."""
 
@@ -63,8 +56,6 @@ class Dispatcher:
         self.settings = settings
         self.sessions = sessions
         self.app = app
-        # job id -> (attempt it was sent under, monotonic time of the send)
-        self._sent: dict[int, tuple[int, float]] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -95,50 +86,78 @@ class Dispatcher:
     def dispatch(self) -> int:
         """Send what is due; returns the number of messages sent."""
         now = utc_now()
+        # A message sent this long ago and still not taken by a worker is sent again.
+        resend_before = now - timedelta(seconds=self.settings.lease_seconds)
         with self.sessions.begin() as session:
             # A job whose last allowed attempt lost its worker is failed, not re-sent.
             repository.fail_abandoned_jobs(session, now=now)
         with self.sessions() as session:
-            rows = session.execute(
-                select(Job.id, Job.submission_id, Job.attempt, Job.state).where(
-                    Job.attempt < Job.attempt_limit, _claimable(now)
+            due = and_(Job.attempt < Job.attempt_limit, repository.claimable(now))
+            jobs = session.execute(
+                select(Job.id, Job.submission_id, Job.attempt).where(
+                    due,
+                    or_(
+                        _not_sent(),
+                        and_(Job.state == JobState.RUNNING, _sent_before(resend_before)),
+                    ),
                 )
             ).all()
-        due = {job_id for job_id, *_ in rows}
-        for job_id in list(self._sent):
-            if job_id not in due:
-                del self._sent[job_id]
+            lost = self._lost_messages(session, due, resend_before)
         sent = 0
-        lost = self._lost_messages(rows)
-        for job_id, submission_id, attempt, state in rows:
-            if not (self._should_send(job_id, attempt, state) or job_id in lost):
-                continue
-            self.app.send_task(PROCESS_TASK, args=[submission_id], queue=self.settings.celery_queue)
-            self._sent[job_id] = (attempt, time.monotonic())
-            sent += 1
-            log.info("submission %d: sent to the workers (attempt %d)", submission_id, attempt)
+        for job_id, submission_id, attempt in [*jobs, *lost]:
+            sent += self._send(job_id, submission_id, attempt, now=now, resend_before=resend_before)
         return sent
 
-    def _lost_messages(self, rows: Sequence[Row[tuple[int, int, int, str]]]) -> set[int]:
+    def _send(
+        self,
+        job_id: int,
+        submission_id: int,
+        attempt: int,
+        *,
+        now: datetime,
+        resend_before: datetime,
+    ) -> bool:
+        """Take the right to send (one API process wins), send, record; False if taken.
+
+        The message goes out inside the transaction that records it: a failed send
+        rolls the record back, and a crash after the send leaves it unrecorded, so the
+        job is sent again (a duplicate the claim refuses), never lost.
+        """
+        with self.sessions.begin() as session:
+            taken = session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.attempt == attempt,
+                    or_(_not_sent(), _sent_before(resend_before)),
+                )
+                .values(dispatched_attempt=attempt, dispatched_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:
+                return False
+            self.app.send_task(PROCESS_TASK, args=[submission_id], queue=self.settings.celery_queue)
+        log.info("submission %d: sent to the workers (attempt %d)", submission_id, attempt)
+        return True
+
+    def _lost_messages(
+        self, session: Session, due: ColumnElement[bool], resend_before: datetime
+    ) -> Sequence[Row[tuple[int, int, int]]]:
         """Queued jobs whose message the broker no longer holds: send them again.
 
         A Redis that restarts without persistence (or is flushed) forgets its queue,
         while the database still says ``queued``. A job sent more than a lease period
         ago, still queued while the broker's queue is empty, was lost that way: a
-        worker takes a message within moments of it reaching an empty queue. Asked
-        only when such jobs exist, so a healthy backlog costs no broker round trip.
+        worker takes a message within moments of it reaching an empty queue. The
+        broker is asked only when such jobs exist, so a healthy backlog costs nothing.
         """
-        now = time.monotonic()
-        stale = {
-            job_id
-            for job_id, _, attempt, state in rows
-            if state == JobState.QUEUED
-            and (previous := self._sent.get(job_id)) is not None
-            and previous[0] == attempt
-            and now - previous[1] >= self.settings.lease_seconds
-        }
+        stale = session.execute(
+            select(Job.id, Job.submission_id, Job.attempt).where(
+                due, Job.state == JobState.QUEUED, _sent_before(resend_before)
+            )
+        ).all()
         if not stale or self._queue_length() > 0:
-            return set()
+            return []
         log.warning("the broker lost %d queued job(s); sending them again", len(stale))
         return stale
 
@@ -153,12 +172,12 @@ class Dispatcher:
                 return 0
         return int(declared.message_count)
 
-    def _should_send(self, job_id: int, attempt: int, state: str) -> bool:
-        previous = self._sent.get(job_id)
-        if previous is None or previous[0] != attempt:
-            return True
-        if state == JobState.RUNNING:
-            # Lease ran out: its worker is gone. Send again, at most once per lease
-            # period, so a job nobody picks up does not flood the queue.
-            return time.monotonic() - previous[1] >= self.settings.lease_seconds
-        return False
+
+def _not_sent() -> ColumnElement[bool]:
+    """No message under the job's current attempt (every claim makes a new attempt)."""
+    return or_(Job.dispatched_attempt.is_(None), Job.dispatched_attempt != Job.attempt)
+
+
+def _sent_before(moment: datetime) -> ColumnElement[bool]:
+    """A message under the current attempt went out before ``moment``."""
+    return and_(Job.dispatched_attempt == Job.attempt, Job.dispatched_at < moment)

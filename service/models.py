@@ -298,6 +298,8 @@ class Job(Base):
     a result under the attempt it claimed, so a worker whose lease was taken over
     cannot overwrite the newer attempt's work. ``attempt_limit`` is the attempt after
     which failures are final (raised by a manual retry). ``not_before`` delays retries.
+    ``dispatched_attempt`` and ``dispatched_at`` record the last message sent to Celery
+    workers for the job (``service.dispatch``), shared by every API process.
     """
 
     __tablename__ = "job"
@@ -319,6 +321,8 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    dispatched_attempt: Mapped[int | None] = mapped_column(Integer)
+    dispatched_at: Mapped[datetime | None] = mapped_column()
 
     submission: Mapped[Submission] = relationship(back_populates="job")
 

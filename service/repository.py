@@ -405,7 +405,8 @@ def get_job(session: Session, job_id: int, *, scope: Scope = EVERYTHING) -> Job:
     return job
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def claimable(now: datetime) -> ColumnElement[bool]:
+    """Queued and due, or running under a lease that has run out."""
     queued = and_(
         Job.state == JobState.QUEUED, or_(Job.not_before.is_(None), Job.not_before <= now)
     )
@@ -430,7 +431,7 @@ def claim_job(
     now = now or utc_now()
     fail_abandoned_jobs(session, now=now)
     query = select(Job.id, Job.submission_id, Job.attempt, Job.state, Job.claimed_by).where(
-        _claimable(now), Job.attempt < Job.attempt_limit
+        claimable(now), Job.attempt < Job.attempt_limit
     )
     if submission_id is not None:
         query = query.where(Job.submission_id == submission_id)
@@ -442,7 +443,7 @@ def claim_job(
     job_id, claimed_submission, seen_attempt, seen_state, seen_worker = row
     claimed = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.attempt == seen_attempt, _claimable(now))
+        .where(Job.id == job_id, Job.attempt == seen_attempt, claimable(now))
         .values(
             state=JobState.RUNNING,
             attempt=seen_attempt + 1,
@@ -729,6 +730,7 @@ def retry_job(
     job.state = JobState.QUEUED
     job.attempt_limit = job.attempt + max_attempts
     job.not_before = None
+    job.dispatched_attempt = None  # send it to the workers again
     job.claimed_by = None
     job.finished_at = None
     job.error_code = job.error_detail = None
