@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import auth
+from service import auth, repository
 from service.app import create_app
 from service.models import Role, Unit, User
 from service.settings import Settings
@@ -57,15 +57,21 @@ def pg_conninfo() -> str | None:
     return None
 
 
-def _postgres_schema_url() -> Iterator[str]:
-    import psycopg
-
+def _required_pg_conninfo() -> str:
+    """The conninfo, or skip (fail under ``CI=true``) when PostgreSQL does not answer."""
     conninfo = pg_conninfo()
     if conninfo is None:
         reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} not reachable"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)", pytrace=False)
         pytest.skip(reason)
+    return conninfo
+
+
+def _postgres_schema_url() -> Iterator[str]:
+    import psycopg
+
+    conninfo = _required_pg_conninfo()
     role = conninfo.split("user=")[1]
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -83,13 +89,7 @@ def _postgres_schema_url() -> Iterator[str]:
 @pytest.fixture
 def pg_database_url() -> str:
     """The CI's PostgreSQL database itself (for tools that make their own schema)."""
-    conninfo = pg_conninfo()
-    if conninfo is None:
-        reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} not reachable"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)", pytrace=False)
-        pytest.skip(reason)
-    role = conninfo.split("user=")[1]
+    role = _required_pg_conninfo().split("user=")[1]
     return f"postgresql+psycopg://{role}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
 
 
@@ -116,6 +116,27 @@ def broker_url() -> str:
             pytest.fail(f"{reason} (CI=true: the Celery tests must run)", pytrace=False)
         pytest.skip(reason)
     return url
+
+
+def queue_submission(session: Session, *, unit_code: str, campaign_id: int, sha256: str) -> int:
+    """A submission of one (never stored) PNG with its queued job; returns its id."""
+    file = repository.StoredFile(name="a.png", sha256=sha256, media_type="image/png", size_bytes=1)
+    submission, _ = repository.create_submission(
+        session, unit_code=unit_code, campaign_id=campaign_id, files=[file], attempt_limit=3
+    )
+    return submission.id
+
+
+def open_campaign(session: Session) -> int:
+    """A 2022 campaign of the shipped layout that expects no particular units."""
+    return repository.create_campaign(
+        session,
+        name="2022",
+        layout_id="llw-summary-2022",
+        year=2022,
+        deadline=None,
+        expected_unit_codes=[],
+    ).id
 
 
 def make_settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:

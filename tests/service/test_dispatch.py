@@ -23,7 +23,7 @@ from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.dispatch import Dispatcher
 from service.models import Job
 from service.settings import Settings
-from tests.service.conftest import make_settings
+from tests.service.conftest import make_settings, open_campaign, queue_submission
 
 JOBS = 5
 LEASE_S = 0.5
@@ -50,23 +50,11 @@ def sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
     upgrade_database(engine)
     factory = make_session_factory(engine)
     with factory.begin() as session:
-        campaign = repository.create_campaign(
-            session,
-            name="2022",
-            layout_id="llw-summary-2022",
-            year=2022,
-            deadline=None,
-            expected_unit_codes=[],
-        )
+        campaign = open_campaign(session)
         for i in range(JOBS):
             code = f"S{i}"
             repository.create_unit(session, code=code, name=code, kind="school", parent_code=None)
-            file = repository.StoredFile(
-                name="a.png", sha256=f"{i:064x}", media_type="image/png", size_bytes=1
-            )
-            repository.create_submission(
-                session, unit_code=code, campaign_id=campaign.id, files=[file], attempt_limit=3
-            )
+            queue_submission(session, unit_code=code, campaign_id=campaign, sha256=f"{i:064x}")
     yield factory
     engine.dispose()
 

@@ -15,6 +15,7 @@ from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import StaleAttemptError
 from service.models import AuditEvent, Job, Submission, utc_now
 from service.models import Reading as ReadingRow
+from tests.service.conftest import open_campaign, queue_submission
 
 LEASE_S = 30.0
 
@@ -31,21 +32,8 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
 def submission_id(sessions: sessionmaker[Session]) -> int:
     with sessions.begin() as session:
         repository.create_unit(session, code="S1", name="School", kind="school", parent_code=None)
-        campaign = repository.create_campaign(
-            session,
-            name="2022",
-            layout_id="llw-summary-2022",
-            year=2022,
-            deadline=None,
-            expected_unit_codes=[],
-        )
-        file = repository.StoredFile(
-            name="a.png", sha256="0" * 64, media_type="image/png", size_bytes=1
-        )
-        submission, _ = repository.create_submission(
-            session, unit_code="S1", campaign_id=campaign.id, files=[file], attempt_limit=3
-        )
-        return submission.id
+        campaign = open_campaign(session)
+        return queue_submission(session, unit_code="S1", campaign_id=campaign, sha256="0" * 64)
 
 
 def extraction(value: int, *, flagged: bool = False) -> Extraction:

@@ -16,6 +16,7 @@ from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import VersionConflictError
 from service.models import AuditEvent, utc_now
 from service.models import Reading as ReadingRow
+from tests.service.conftest import open_campaign, queue_submission
 
 OK, DOUBT = ReadingStatus.OK, ReadingStatus.NEEDS_REVIEW
 
@@ -57,21 +58,10 @@ def processed_submission(
         campaigns = repository.list_campaigns(session)
         campaign_id = campaigns[0].id if campaigns else None
         if campaign_id is None:
-            campaign_id = repository.create_campaign(
-                session,
-                name="2022",
-                layout_id="llw-summary-2022",
-                year=2022,
-                deadline=None,
-                expected_unit_codes=[],
-            ).id
-        file = repository.StoredFile(
-            name="a.png", sha256=unit.lower().rjust(64, "0"), media_type="image/png", size_bytes=1
+            campaign_id = open_campaign(session)
+        submission_id = queue_submission(
+            session, unit_code=unit, campaign_id=campaign_id, sha256=unit.lower().rjust(64, "0")
         )
-        submission, _ = repository.create_submission(
-            session, unit_code=unit, campaign_id=campaign_id, files=[file], attempt_limit=3
-        )
-        submission_id = submission.id
     with sessions.begin() as session:
         claimed = repository.claim_job(
             session, worker_id="test", lease_seconds=30, now=utc_now() + timedelta(seconds=1)
