@@ -77,10 +77,14 @@ class Document:
     files: tuple[tuple[str, bytes], ...]
 
 
+# The file types ``numbered_copy`` can make distinct; a benchmark batch is made of them.
+NUMBERABLE = frozenset({".pdf", ".png", ".jpg", ".jpeg"})
+
+
 def load_documents(directory: Path) -> list[Document]:
     """Documents of a samples directory: each ``*.truth.json`` names its files.
 
-    A directory without truth files gives one document per PDF or image.
+    A directory without truth files gives one document per PDF, PNG or JPEG.
     """
     documents = []
     for truth in sorted(directory.rglob("*.truth.json")):
@@ -88,12 +92,11 @@ def load_documents(directory: Path) -> list[Document]:
         files = tuple((n, (truth.parent / n).read_bytes()) for n in names)
         documents.append(Document(name=truth.name.removesuffix(".truth.json"), files=files))
     if not documents:
-        suffixes = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
-        for path in sorted(p for p in directory.rglob("*") if p.suffix.lower() in suffixes):
+        for path in sorted(p for p in directory.rglob("*") if p.suffix.lower() in NUMBERABLE):
             documents.append(Document(name=path.stem, files=((path.name, path.read_bytes()),)))
     if not documents:
         raise ValueError(
-            f"{directory}: no *.truth.json, PDF or image files. "
+            f"{directory}: no *.truth.json, PDF, PNG or JPEG files. "
             "Fix: name a directory of forms, e.g. samples/llw-summary-2022"
         )
     return documents

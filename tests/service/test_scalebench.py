@@ -68,6 +68,7 @@ def test_load_documents_truth_files_group_pages() -> None:
 def test_load_documents_plain_files_and_empty_dir(tmp_path: Path) -> None:
     shutil.copy(PNG, tmp_path / "a.png")
     (tmp_path / "notes.txt").write_text("not a form")
+    (tmp_path / "b.tif").write_bytes(b"II*\x00")  # cannot be numbered: not in a batch
     assert [d.name for d in load_documents(tmp_path)] == ["a"]
     empty = tmp_path / "empty"
     empty.mkdir()
