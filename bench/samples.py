@@ -1827,7 +1827,9 @@ def write_truth(out_dir: Path, name: str, truth: Mapping[str, Any]) -> Path:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line of ``python -m bench samples``."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench samples", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--count", type=int, default=10, help="number of documents")
     parser.add_argument("--seed", type=int, default=0, help="master seed")
