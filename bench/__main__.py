@@ -10,7 +10,11 @@ import importlib
 import sys
 
 # command -> (module, function taking argv and returning an exit status, summary)
-COMMANDS: dict[str, tuple[str, str, str]] = {}
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "accuracy": ("bench.accuracy", "main", "accuracy, review load and speed on samples with truth"),
+    "calibrate": ("bench.calibrate", "main", "fit confidence to measured accuracy on samples"),
+    "samples": ("bench.samples", "main", "generate sample scans with their ground truth"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:

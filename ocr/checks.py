@@ -29,11 +29,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from ocr.layout import CompareCheck, Layout, SumCheck, ZeroWithPositiveCheck
+from ocr.reasons import Reason
 from ocr.types import Reading, ReadingStatus
 
-SUM_MISMATCH = "sum_mismatch"
-ZERO_WITH_POSITIVE = "zero_with_positive"
-OUT_OF_RANGE = "out_of_range"
+SUM_MISMATCH = Reason.SUM_MISMATCH
+ZERO_WITH_POSITIVE = Reason.ZERO_WITH_POSITIVE
+OUT_OF_RANGE = Reason.OUT_OF_RANGE
 
 # Reasons whose names do not depend on the layout. Comparison reasons are named after
 # the layout's fields (see compare_reason); rule_reasons(layout) gives the full set.

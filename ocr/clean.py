@@ -14,13 +14,26 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from ocr.rules import RuleStyle, find_rules
 from ocr.types import Page
 
 log = logging.getLogger(__name__)
 
 # Line finding runs on a copy about this wide (~100-140 dpi for A4); rules stay
-# visible and the Hough transform is ~10x cheaper than at full resolution.
+# visible and the line fits are ~10x cheaper than at full resolution.
 WORK_WIDTH_PX = 1200
+# Rules for measuring skew (see ocr.rules): a horizontal rule is at least 1/30 of the
+# width, a vertical one 1/40 of the height; ink is thickened 5 px across a rule first,
+# so a rule tilted by several degrees stays one band; the threshold (25 px, 15 grey
+# levels) keeps only firm strokes, whose direction is worth fitting.
+SKEW_RULES = RuleStyle(
+    work_width_px=WORK_WIDTH_PX,
+    block_px=25,
+    offset=15,
+    h_length_share=1 / 30,
+    v_length_share=1 / 40,
+    thicken_before_px=5,
+)
 # Pixels this saturated towards red are a seal or red pen, never the printed form.
 RED_MIN_FRACTION = 0.001
 # Rotation below this is left alone: resampling blurs digits more than it helps.
@@ -130,25 +143,11 @@ def find_segments(gray: np.ndarray) -> Segments:
     direction is then a least-squares fit through its pixels: exact to a few
     hundredths of a degree and far cheaper than a Hough transform.
     """
-    h, w = gray.shape
-    scale = min(1.0, WORK_WIDTH_PX / w)
-    small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
-    binary = cv2.adaptiveThreshold(
-        small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15
-    )
-    sh, sw = binary.shape
-    horizontal = _direction_mask(binary, along=(1, max(10, sw // 30)), across=(5, 1))
-    vertical = _direction_mask(binary, along=(max(10, sh // 40), 1), across=(1, 5))
-    segs_h = _band_segments(horizontal, min_length=int(sw * 0.2), horizontal=True)
-    segs_v = _band_segments(vertical, min_length=int(sh * 0.1), horizontal=False)
-    return Segments(segs_h / scale, segs_v / scale)
-
-
-def _direction_mask(
-    binary: np.ndarray, *, along: tuple[int, int], across: tuple[int, int]
-) -> np.ndarray:
-    thick = cv2.dilate(binary, np.ones(across, np.uint8))
-    return cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones(along, np.uint8))
+    masks = find_rules(gray, style=SKEW_RULES)
+    sh, sw = masks.horizontal.shape
+    segs_h = _band_segments(masks.horizontal, min_length=int(sw * 0.2), horizontal=True)
+    segs_v = _band_segments(masks.vertical, min_length=int(sh * 0.1), horizontal=False)
+    return Segments(segs_h / masks.scale, segs_v / masks.scale)
 
 
 def _band_segments(mask: np.ndarray, *, min_length: int, horizontal: bool) -> np.ndarray:
@@ -193,7 +192,14 @@ def _long_angles(segs: np.ndarray, *, vertical: bool) -> np.ndarray:
         return np.zeros(0)
     lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
     long = segs[lengths >= 0.5 * lengths.max()]
-    angle = np.degrees(np.arctan2(long[:, 3] - long[:, 1], long[:, 2] - long[:, 0])) % 180
+    return _angles_deg(long, vertical=vertical)
+
+
+def _angles_deg(segs: np.ndarray, *, vertical: bool) -> np.ndarray:
+    """Each segment's direction in (-90, 90]: horizontal rules from 0 deg, vertical from 90."""
+    angle: np.ndarray = (
+        np.degrees(np.arctan2(segs[:, 3] - segs[:, 1], segs[:, 2] - segs[:, 0])) % 180
+    )
     return angle - 90 if vertical else (angle + 90) % 180 - 90
 
 
@@ -268,16 +274,15 @@ def _table_segments(segs: np.ndarray, *, axis: int, extent: int) -> np.ndarray:
     margin = 0.01 * extent
     inside = (mids > margin) & (mids < extent - margin)
     if not inside.any():
-        return segs[inside]
-    angle = np.degrees(np.arctan2(segs[:, 3] - segs[:, 1], segs[:, 2] - segs[:, 0])) % 180
-    # Horizontal rules measured from 0 degrees, vertical ones from 90.
-    angle = angle - 90 if axis == 0 else (angle + 90) % 180 - 90
+        return segs[:0]
+    angle = _angles_deg(segs, vertical=axis == 0)
     near = np.abs(angle - np.median(angle[inside])) < MAX_ANGLE_SPREAD_DEG
     # The table's outer rules are among its longest; an underline or a signature
     # stroke beyond the table is much shorter.
     lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
     long_enough = lengths >= FRAME_MIN_LENGTH_SHARE * lengths[inside & near].max(initial=0.0)
-    return segs[inside & near & long_enough]
+    kept: np.ndarray = segs[inside & near & long_enough]
+    return kept
 
 
 def _extreme_line(segs: np.ndarray, *, axis: int) -> tuple[np.ndarray, np.ndarray]:

@@ -61,6 +61,7 @@ class Curve:
     samples: int
 
     def __call__(self, score: float) -> float:
+        """The calibrated probability for a raw score (a step function)."""
         p = self.probabilities[0] if self.probabilities else score
         for threshold, prob in zip(self.thresholds, self.probabilities, strict=True):
             if score >= threshold:

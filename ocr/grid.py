@@ -10,11 +10,10 @@ count: strike-throughs, underlines and the partial rule under a merged header ce
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
+from ocr.rules import RuleMasks, RuleStyle, find_rules
 from ocr.types import Grid
 
 # Line detection runs at about this width (~150 dpi on A4) and maps back.
@@ -24,6 +23,19 @@ WORK_WIDTH_PX = 1400
 H_KERNEL_FRACTION = 1 / 30
 # A vertical stroke must be this share of the page height to be a rule candidate.
 V_KERNEL_FRACTION = 1 / 60
+# Rules for placing edges (see ocr.rules): the threshold (31 px, 12 grey levels) keeps
+# faint fax rules; gaps of up to 5 px along a rule are bridged (dotted rules), and the
+# rule is thickened by 1 px each side after, because a residual tilt of a few tenths of
+# a degree breaks a 1-px rule into steps.
+EDGE_RULES = RuleStyle(
+    work_width_px=WORK_WIDTH_PX,
+    block_px=31,
+    offset=12,
+    h_length_share=H_KERNEL_FRACTION,
+    v_length_share=V_KERNEL_FRACTION,
+    bridge_px=5,
+    thicken_after_px=3,
+)
 # A row rule covers at least this share of the table width (merged header cells and
 # section rows leave some rules partial; strokes inside cells are far shorter).
 ROW_RULE_COVERAGE = 0.55
@@ -37,16 +49,9 @@ MIN_ROWS = 3
 MIN_COLS = 3
 
 
-@dataclass(frozen=True)
-class _Masks:
-    horizontal: np.ndarray
-    vertical: np.ndarray
-    scale: float
-
-
 def detect_grid(gray: np.ndarray, *, page_index: int) -> Grid | None:
     """Return the page's largest ruled table, or None if there is none."""
-    masks = _line_masks(gray)
+    masks = find_rules(gray, style=EDGE_RULES)
     box = _table_box(masks)
     if box is None:
         return None
@@ -66,29 +71,7 @@ def detect_grid(gray: np.ndarray, *, page_index: int) -> Grid | None:
     )
 
 
-def _line_masks(gray: np.ndarray) -> _Masks:
-    h, w = gray.shape
-    scale = min(1.0, WORK_WIDTH_PX / w)
-    small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
-    binary = cv2.adaptiveThreshold(
-        small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 12
-    )
-    sh, sw = binary.shape
-    # Close tiny gaps along each direction first: faint or dotted rules on fax scans.
-    hk = max(10, int(sw * H_KERNEL_FRACTION))
-    vk = max(10, int(sh * V_KERNEL_FRACTION))
-    h_src = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
-    v_src = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, np.ones((5, 1), np.uint8))
-    horizontal = cv2.morphologyEx(h_src, cv2.MORPH_OPEN, np.ones((1, hk), np.uint8))
-    vertical = cv2.morphologyEx(v_src, cv2.MORPH_OPEN, np.ones((vk, 1), np.uint8))
-    # A residual tilt of a few tenths of a degree breaks a 1-px rule into steps;
-    # thickening by 1 px reconnects them.
-    horizontal = cv2.dilate(horizontal, np.ones((3, 1), np.uint8))
-    vertical = cv2.dilate(vertical, np.ones((1, 3), np.uint8))
-    return _Masks(horizontal=horizontal, vertical=vertical, scale=scale)
-
-
-def _table_box(masks: _Masks) -> tuple[int, int, int, int] | None:
+def _table_box(masks: RuleMasks) -> tuple[int, int, int, int] | None:
     """Bounding box of the largest connected lattice of rules."""
     lattice = cv2.bitwise_or(masks.horizontal, masks.vertical)
     lattice = cv2.dilate(lattice, np.ones((5, 5), np.uint8))
@@ -117,7 +100,8 @@ def _rule_positions(mask: np.ndarray, *, axis: int, coverage: float) -> list[int
 def _running_max(values: np.ndarray, radius: int) -> np.ndarray:
     padded = np.pad(values, radius, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1)
-    return windows.max(axis=1)
+    maxima: np.ndarray = windows.max(axis=1)
+    return maxima
 
 
 def _run_centres(indices: np.ndarray) -> list[int]:

@@ -46,8 +46,8 @@ def read_texts(
     label identifies its row, and Tesseract's time grows with the text it reads.
     """
     if page.has_text_layer:
-        words = page.words or ()
-        return [" ".join(w.text for w in words_in_box(words, box)) for box in boxes]
+        layer = page.words or ()
+        return [" ".join(w.text for w in words_in_box(layer, box)) for box in boxes]
     if not boxes:
         return []
     scale = min(1.0, TARGET_LINE_HEIGHT_PX / max(1, line_height_px))
@@ -143,7 +143,9 @@ def erase_rules(region: np.ndarray) -> np.ndarray:
     )
     band = max(3, h // 6)
     edge_h[band : h - band] = 0
-    rules = cv2.dilate(long_h | long_v | edge_h, np.ones((3, 3), np.uint8))
+    rules = cv2.dilate(
+        cv2.bitwise_or(cv2.bitwise_or(long_h, long_v), edge_h), np.ones((3, 3), np.uint8)
+    )
     out = region.copy()
     out[rules > 0] = 255
     return out

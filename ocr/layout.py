@@ -37,6 +37,8 @@ ColumnRole = Literal["row_number", "label", "unit", "value", "note"]
 
 
 class Column(_Strict):
+    """A printed column: its role, and the header text (or aliases) that identifies it."""
+
     key: str
     role: ColumnRole
     header: str
@@ -45,14 +47,19 @@ class Column(_Strict):
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Every text that identifies the column's header."""
         return (self.header, *self.aliases)
 
 
 class LabelMatch(_Strict):
+    """How closely an OCR'd row label must match a layout label to count."""
+
     min_similarity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.62
 
 
 class Table(_Strict):
+    """The bordered table: its columns (exactly one label column) and label matching."""
+
     kind: Literal["bordered"] = "bordered"
     columns: tuple[Column, ...]
     label_match: LabelMatch = LabelMatch()
@@ -70,10 +77,13 @@ class Table(_Strict):
 
     @property
     def value_columns(self) -> tuple[Column, ...]:
+        """The columns that hold numbers, in printed order."""
         return tuple(c for c in self.columns if c.role == "value")
 
 
 class FieldSpec(_Strict):
+    """A field (``count``, ``people``, ``value``): the columns it may sit in and its range."""
+
     title: str
     columns: tuple[str, ...] = Field(min_length=1)
     min: int = 0
@@ -81,6 +91,8 @@ class FieldSpec(_Strict):
 
 
 class Row(_Strict):
+    """A printed row: its stable key, kind, printed label (and aliases) and fields."""
+
     key: str
     kind: Literal["section", "total", "item", "text"]
     label: str
@@ -92,10 +104,13 @@ class Row(_Strict):
 
     @property
     def labels(self) -> tuple[str, ...]:
+        """Every printed text the row may carry."""
         return (self.label, *self.aliases)
 
 
 class SumCheck(_Strict):
+    """Rule: the ``total`` row equals the sum of the ``parts`` rows, per field."""
+
     kind: Literal["sum"]
     total: str
     parts: tuple[str, ...] = Field(min_length=1)
@@ -122,15 +137,21 @@ Check = Annotated[SumCheck | CompareCheck | ZeroWithPositiveCheck, Field(discrim
 
 
 class Values(_Strict):
+    """The kind of values the form holds (whole numbers, at least ``min``)."""
+
     type: Literal["integer"] = "integer"
     min: int = 0
 
 
 class Review(_Strict):
+    """When a reading goes to a person: confidence below ``min_confidence``."""
+
     min_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8
 
 
 class Layout(_Strict):
+    """One printed edition of a form: table, fields, rows and rules, validated on load."""
+
     id: str
     version: int = Field(ge=1)
     title: str
@@ -193,6 +214,7 @@ class Layout(_Strict):
 
     @property
     def numeric_rows(self) -> tuple[Row, ...]:
+        """Rows that carry at least one field (sections and free text left out)."""
         return tuple(r for r in self.rows if r.fields)
 
     def field_keys(self) -> list[tuple[str, str]]:
@@ -200,15 +222,18 @@ class Layout(_Strict):
         return [(r.key, f) for r in self.rows for f in r.fields]
 
     def row(self, key: str) -> Row:
+        """The row with this key; ``KeyError`` if there is none."""
         for r in self.rows:
             if r.key == key:
                 return r
         raise KeyError(key)
 
     def field_max(self, row: Row, field: str) -> int:
+        """The largest plausible value of a field in a row (row override, else the field's)."""
         return row.max.get(field, self.fields[field].max)
 
     def column(self, key: str) -> Column:
+        """The column with this key; ``KeyError`` if there is none."""
         for c in self.table.columns:
             if c.key == key:
                 return c
@@ -256,6 +281,7 @@ def load_layout(name: str, directory: Path | None = None) -> Layout:
 
 
 def available_layouts(directory: Path | None = None) -> list[str]:
+    """Ids of the layouts in ``directory`` (default: the bundled ``layouts/``)."""
     base = directory or default_layouts_dir()
     return sorted(p.stem for p in base.glob("*.yaml"))
 

@@ -21,6 +21,8 @@ GAP_PX = 10  # extra white between bands, so no two crops share a text line
 
 @dataclass(frozen=True)
 class Mosaic:
+    """Crops stacked into one image, with each crop's vertical band to map words back."""
+
     image: np.ndarray
     bands: tuple[tuple[int, int], ...]  # (top, bottom) of each crop's band
 

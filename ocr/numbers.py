@@ -39,13 +39,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from ocr.reasons import Reason
+
 # Stable reason codes carried by ParsedNumber.reasons (and from there by Reading.reasons).
-NOT_A_NUMBER = "not_a_number"
-NOT_INTEGER = "not_integer"
-BAD_GROUPING = "bad_grouping"
-NEGATIVE = "negative"
-TOO_LONG = "too_long"
-OCR_SUBSTITUTION = "ocr_substitution"
+NOT_A_NUMBER = Reason.NOT_A_NUMBER
+NOT_INTEGER = Reason.NOT_INTEGER
+BAD_GROUPING = Reason.BAD_GROUPING
+NEGATIVE = Reason.NEGATIVE
+TOO_LONG = Reason.TOO_LONG
+OCR_SUBSTITUTION = Reason.OCR_SUBSTITUTION
 
 # 18 digits still fit a signed 64-bit integer (max ~9.2e18); the largest plausible value
 # on our forms (money, 1e12 đồng) has 13, so anything longer is noise.

@@ -33,6 +33,7 @@ from ocr.match import (
     uncertain_rows,
 )
 from ocr.read import Reader, TesseractReader, TextLayerReader
+from ocr.reasons import Reason
 from ocr.types import Box, CellText, Extraction, Grid, MatchedRow, Page, Reading, ReadingStatus
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ HEADER_ROWS = 3
 MIN_MATCHED_SHARE = 0.25
 # Reasons that only explain a low confidence; alone they do not send a reading to
 # review (the calibrated confidence already accounts for them).
-EXPLANATORY_REASONS = frozenset({"reads_disagree", "ocr_substitution"})
+EXPLANATORY_REASONS = frozenset({Reason.READS_DISAGREE, Reason.OCR_SUBSTITUTION})
 # When a single-value field is filled in both sub-columns, the doubt costs this much.
 BOTH_FILLED_CONFIDENCE = 0.3
 
@@ -75,8 +76,10 @@ def extract_cleaned(
     reader: Reader | None = None,
     on_page_read: Callable[[int], None] | None = None,
 ) -> Extraction:
-    """``extract`` for pages already passed through ``clean_page`` (the service keeps
-    them, to show reviewers the very pixels the boxes refer to).
+    """Run ``extract`` on pages already passed through ``clean_page``.
+
+    The service keeps the cleaned pages, to show reviewers the very pixels the boxes
+    refer to.
 
     ``on_page_read(n)`` is told after each page's values are read that ``n`` pages are
     done, for progress reports on long documents.
@@ -117,16 +120,22 @@ def _find_tables(pages: Sequence[Page]) -> tuple[list[_PageTable], list[str]]:
 
 
 def _label_box(table: _PageTable, row: int) -> Box:
-    """The row's label cell. The row number column is left out: its rule and digits
-    only confuse the reading of the label, and order is already known from position."""
+    """The row's label cell.
+
+    The row number column is left out: its rule and digits only confuse the reading
+    of the label, and order is already known from position.
+    """
     return table.grid.cell_box(row, table.label_col)
 
 
 def _match_rows(
     tables: list[_PageTable], layout: Layout
 ) -> tuple[list[MatchedRow], list[str], dict[tuple[int, int, int], str]]:
-    """Read label prefixes (and the top rows' header cells) once, match, then re-read in
-    full only the rows the prefixes leave uncertain, and match again."""
+    """Match rows by label prefixes, then re-read in full only the uncertain rows.
+
+    The prefixes (and the top rows' header cells) are read once; the rows they leave
+    uncertain are read whole and matched again.
+    """
     rows: list[RowText] = []
     headers: dict[tuple[int, int, int], str] = {}
     line_px: dict[int, int] = {}
@@ -145,8 +154,11 @@ def _match_rows(
 def _read_prefixes(
     table: _PageTable,
 ) -> tuple[list[RowText], dict[tuple[int, int, int], str], int]:
-    """One OCR call per page: every label's first line, and the cells of the top rows
-    right of the label column (where the header is, if the page has one)."""
+    """Read every label's first line and the top rows' header cells, in one OCR call.
+
+    The header cells are those right of the label column in the top rows (where the
+    header is, if the page has one).
+    """
     grid = table.grid
     labels = [_label_box(table, r) for r in range(grid.n_rows)]
     line_px = estimate_line_height_px(table.page.image, labels[len(labels) // 2])
@@ -289,7 +301,7 @@ def _reading(
             text="",
             confidence=0.0,
             status=ReadingStatus.UNREADABLE,
-            reasons=("row_not_found",),
+            reasons=(Reason.ROW_NOT_FOUND,),
         )
     filled = [c for c in cells if c[3].has_ink]
     if not filled:
@@ -298,7 +310,7 @@ def _reading(
     reasons = list(text.reasons)
     confidence = text.confidence
     if len(filled) > 1 and len({c[3].value for c in filled}) > 1:
-        reasons.append("both_columns_filled")
+        reasons.append(Reason.BOTH_COLUMNS_FILLED)
         confidence = min(confidence, BOTH_FILLED_CONFIDENCE)
     reading = _finish(
         layout,
@@ -327,7 +339,7 @@ def _blank_reading(
         text="",
         confidence=round(text.confidence, 4),
         status=ReadingStatus.EMPTY if is_sure else ReadingStatus.NEEDS_REVIEW,
-        reasons=() if is_sure else ("low_confidence",),
+        reasons=() if is_sure else (Reason.LOW_CONFIDENCE,),
         page_index=page_index,
         box=box,
         column_key=col_key,
@@ -350,11 +362,11 @@ def _finish(
     is_doubtful = confidence < layout.review.min_confidence
     if value is None:
         status = ReadingStatus.UNREADABLE
-        if "unreadable" not in reasons:
-            reasons.append("unreadable")
+        if Reason.UNREADABLE not in reasons:
+            reasons.append(Reason.UNREADABLE)
     elif is_doubtful:
         status = ReadingStatus.NEEDS_REVIEW
-        reasons.insert(0, "low_confidence")
+        reasons.insert(0, Reason.LOW_CONFIDENCE)
     elif any(r not in EXPLANATORY_REASONS for r in reasons):
         status = ReadingStatus.NEEDS_REVIEW
     else:

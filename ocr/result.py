@@ -1,5 +1,8 @@
 """The public JSON shape of an extraction (the CLI contract; the API reuses it).
 
+This is the one mapping of a ``Reading`` to a dict on the engine side, and
+``is_flagged`` the one definition of "a person should look".
+
 ``{"layout", "files", "pages", "seconds", "fields": [...], "warnings": [...]}`` with
 exactly one field entry per (row_key, field) of the layout, ``value`` an int or null.
 """
@@ -8,17 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ocr.types import Extraction, Reading
+from ocr.types import FLAGGED_STATUSES, Extraction, Reading
+
+
+def is_flagged(reading: Reading) -> bool:
+    """Whether a person should look at the reading: it needs review or could not be read."""
+    return reading.status in FLAGGED_STATUSES
 
 
 def reading_json(reading: Reading) -> dict[str, object]:
+    """One entry of ``fields``: value, text, confidence (4 decimals), 1-based page and box."""
     return {
         "row_key": reading.row_key,
         "field": reading.field,
         "value": reading.value,
         "text": reading.text,
         "confidence": round(reading.confidence, 4),
-        "flagged": reading.flagged,
+        "flagged": is_flagged(reading),
         "reasons": list(reading.reasons),
         "page": None if reading.page_index is None else reading.page_index + 1,
         "box": None if reading.box is None else reading.box.as_list(),
@@ -28,6 +37,7 @@ def reading_json(reading: Reading) -> dict[str, object]:
 def extraction_json(
     extraction: Extraction, *, files: Sequence[str], seconds: float
 ) -> dict[str, object]:
+    """The whole extraction: one field entry per (row_key, field) of the layout, in order."""
     return {
         "layout": extraction.layout_id,
         "files": list(files),

@@ -151,7 +151,7 @@ def _pytesseract_hocr(
     if whitelist:
         config += f" -c tessedit_char_whitelist={whitelist}"
     try:
-        hocr = pytesseract.image_to_pdf_or_hocr(
+        hocr: bytes = pytesseract.image_to_pdf_or_hocr(
             image, lang=lang, config=config, extension="hocr", timeout=timeout_s
         )
     except pytesseract.TesseractNotFoundError as exc:

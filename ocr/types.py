@@ -24,16 +24,20 @@ class Box:
 
     @property
     def right(self) -> int:
+        """First x to the right of the box (exclusive)."""
         return self.x + self.width
 
     @property
     def bottom(self) -> int:
+        """First y below the box (exclusive)."""
         return self.y + self.height
 
     def as_list(self) -> list[int]:
+        """``[x, y, width, height]``, the JSON form."""
         return [self.x, self.y, self.width, self.height]
 
     def contains_point(self, px: float, py: float) -> bool:
+        """Whether the point lies inside (left and top edges included)."""
         return self.x <= px < self.right and self.y <= py < self.bottom
 
 
@@ -65,6 +69,7 @@ class Page:
 
     @property
     def has_text_layer(self) -> bool:
+        """Whether the page carries born-digital words to read instead of OCR."""
         return self.words is not None and len(self.words) > 0
 
 
@@ -84,10 +89,12 @@ class Grid:
 
     @property
     def n_rows(self) -> int:
+        """Number of rows between the row edges."""
         return max(0, len(self.row_edges_px) - 1)
 
     @property
     def n_cols(self) -> int:
+        """Number of columns between the column edges."""
         return max(0, len(self.col_edges_px) - 1)
 
     @property
@@ -110,10 +117,17 @@ class Grid:
 
 
 class ReadingStatus(StrEnum):
+    """Where a reading stands: trusted, for a person to look at, blank, or not read."""
+
     OK = "ok"
     NEEDS_REVIEW = "needs_review"
     EMPTY = "empty"
     UNREADABLE = "unreadable"
+
+
+# The statuses that send a reading to a person ("flagged" in the JSON and the API).
+# A StrEnum equals its value, so stored status strings can be tested against it too.
+FLAGGED_STATUSES = frozenset({ReadingStatus.NEEDS_REVIEW, ReadingStatus.UNREADABLE})
 
 
 @dataclass(frozen=True)
@@ -153,7 +167,8 @@ class Reading:
 
     @property
     def flagged(self) -> bool:
-        return self.status in (ReadingStatus.NEEDS_REVIEW, ReadingStatus.UNREADABLE)
+        """A person should look (``FLAGGED_STATUSES``); see ``ocr.result.is_flagged``."""
+        return self.status in FLAGGED_STATUSES
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ def _version() -> str:
 
 
 def _run_extract(args: argparse.Namespace) -> int:
-    from ocr.api import extract_files
+    from ocr.files import extract_files
 
     started = time.perf_counter()
     result = extract_files(
@@ -369,7 +369,7 @@ def _run_bench_load(args: argparse.Namespace) -> int:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from ocr.bench import run_bench
+    from bench.accuracy import run_bench
 
     return run_bench(
         args.directory, layout=args.layout, peer=args.peer, limit=args.limit, json_out=args.json
@@ -377,7 +377,7 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _run_calibrate(args: argparse.Namespace) -> int:
-    from ocr.calibrate import run_calibration
+    from bench.calibrate import run_calibration
 
     return run_calibration(args.directory, limit=args.limit, write=not args.dry_run)
 

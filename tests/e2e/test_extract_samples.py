@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ocr.api import extract_files
+from ocr.files import extract_files
 from ocr.layout import load_layout
 from tests.conftest import SAMPLES, load_truth, sample_files
 

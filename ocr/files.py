@@ -19,6 +19,7 @@ from ocr.types import Extraction, Page
 
 
 def read_input_files(paths: Sequence[Path]) -> list[InputFile]:
+    """Read files from disk as ``InputFile``s; an unreadable path is an ``InputError``."""
     files = []
     for path in paths:
         try:

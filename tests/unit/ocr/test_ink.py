@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.read import Blank, Ink, find_ink
+from ocr.ink import Blank, Ink, find_ink
 from ocr.types import Box
 
 ROW_PX = 60

@@ -3,13 +3,13 @@
 The reader is tested and benchmarked on documents that look like what clerks send:
 a Word table printed, filled in, signed, stamped and scanned (or photographed, or
 faxed), or the Word file exported straight to PDF. Real submissions cannot be
-published, so this script draws synthetic ones whose every number is known.
+published, so this generator draws synthetic ones whose every number is known.
 
 Usage::
 
-    .venv/bin/python samples/make_samples.py --out DIR --count N --seed S \
+    .venv/bin/python -m bench samples --out DIR --count N --seed S \
         [--kinds typed,handwritten,photo,fax,born-digital]
-    .venv/bin/python samples/make_samples.py --preset committed --out samples/llw-summary-2022
+    .venv/bin/python -m bench samples --preset committed --out samples/llw-summary-2022
 
 Variety (every document draws its own choices from a seeded RNG, so the same seed
 always gives the same bytes; the choices are written to the truth file):
@@ -65,16 +65,13 @@ from typing import Any, TypeVar
 
 import cv2
 import numpy as np
+from ocr.layout import Layout, Row, load_layout
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from ocr.layout import Layout, Row, load_layout
 
 T = TypeVar("T")
 
@@ -218,6 +215,7 @@ class Chooser:
     """
 
     def __init__(self, rng: random.Random, overrides: Mapping[str, Any]) -> None:
+        """Draw from ``rng`` unless ``overrides`` pins a choice by name."""
         self.rng = rng
         self.overrides = overrides
         self.choices: dict[str, Any] = {}
@@ -601,10 +599,12 @@ class PageStyle:
 
     @property
     def leading(self) -> float:
+        """Line distance in points for the body size."""
         return self.size * 1.15
 
     @property
     def table_width(self) -> float:
+        """Width of the table in points: the sum of its column widths."""
         return sum(self.widths.values())
 
 
@@ -783,6 +783,7 @@ class PdfPage:
     """A reportlab canvas addressed in points from the page's top-left corner."""
 
     def __init__(self, c: canvas.Canvas) -> None:
+        """Wrap a reportlab canvas."""
         self.c = c
 
     def text(
@@ -796,6 +797,7 @@ class PdfPage:
         return x0
 
     def line(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Draw a line between two points given from the top-left corner."""
         self.c.line(x0, A4[1] - y0, x1, A4[1] - y1)
 
     def lines_in(
@@ -1114,6 +1116,7 @@ def rasterise(pdf: bytes, dpi: int) -> list[np.ndarray]:
 
 
 def to_px(value_pt: float, dpi: int) -> int:
+    """Points to pixels at a dpi."""
     return round(value_pt * dpi / POINTS_PER_INCH)
 
 
@@ -1531,6 +1534,7 @@ class Pen:
     max_px: int = 60  # nobody writes taller digits in a tall (wrapped) row
 
     def font(self, size_px: int) -> ImageFont.FreeTypeFont:
+        """The pen's font at a pixel size, never below a legible 8 px."""
         return _hand_font(self.font_file, max(8, size_px))
 
 
@@ -1540,6 +1544,7 @@ def _hand_font(file_name: str, size_px: int) -> ImageFont.FreeTypeFont:
 
 
 def hand_width(text: str, pen: Pen, size_px: int) -> float:
+    """Width of text in a handwriting pen, with a margin for the pen's jitter."""
     return float(pen.font(size_px).getlength(text)) * 1.05
 
 
@@ -1709,6 +1714,7 @@ def stamp_document(images: list[Image.Image], geo: Geometry, ch: Chooser, *, dpi
 
 
 def seal_text(rng: random.Random) -> str:
+    """The ring text of a unit's red seal."""
     parent, unit = rng.choice(UNIT_NAMES)
     return f"{unit} * {parent} *"
 
@@ -1813,13 +1819,17 @@ def generate(
 
 
 def write_truth(out_dir: Path, name: str, truth: Mapping[str, Any]) -> Path:
+    """Write a case's truth file next to its document."""
     path = out_dir / f"{name}.truth.json"
     path.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return path
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    """The command line of ``python -m bench samples``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench samples", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--count", type=int, default=10, help="number of documents")
     parser.add_argument("--seed", type=int, default=0, help="master seed")
@@ -1841,6 +1851,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bench samples``: write generated documents and their truth files."""
     args = parse_args(argv)
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     unknown = set(kinds) - set(ALL_KIND_WORDS)
@@ -1853,7 +1864,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         pinned = parse_pins(args.set)
         paths = generate(args.out, count=args.count, seed=args.seed, kinds=kinds, pinned=pinned)
-    print(f"wrote {len(paths)} documents to {args.out}")
+    sys.stdout.write(f"wrote {len(paths)} documents to {args.out}\n")
     return 0
 
 

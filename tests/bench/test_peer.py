@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bench.peer import PeerExtractor, img2table_extractor
 from ocr.layout import load_layout
-from ocr.peer import PeerExtractor, img2table_extractor
 from tests.conftest import SAMPLES
 
 pytest.importorskip("img2table")

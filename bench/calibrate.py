@@ -1,6 +1,6 @@
-"""``formscan calibrate DIR``: measure how often each kind of evidence is right.
+"""``python -m bench calibrate DIR``: measure how often each kind of evidence is right.
 
-Runs the pipeline over samples with ground truth (``*.truth.json``, see ``ocr.bench``),
+Runs the pipeline over samples with ground truth (``*.truth.json``, see ``bench.accuracy``),
 pairs every reading's evidence (``Reading.bucket``, ``Reading.score``) with whether its
 value was right, fits one monotone curve per bucket (``ocr.confidence.fit_curve``) and
 writes ``ocr/calibration.json``. It then prints, for a range of review thresholds, the
@@ -13,18 +13,21 @@ seed), so tests do not grade the data the curves were fitted on.
 
 from __future__ import annotations
 
+import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ocr.api import read_input_files
-from ocr.bench import Case, load_cases
 from ocr.confidence import CALIBRATION_FILE, Evidence, probability, write_calibration
 from ocr.errors import OcrError
+from ocr.files import read_input_files
 from ocr.layout import load_layout
 from ocr.load import load_document
 from ocr.pipeline import EXPLANATORY_REASONS, extract
+from ocr.reasons import Reason
 from ocr.types import Reading
+
+from bench.accuracy import Case, load_cases
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 
@@ -75,13 +78,14 @@ def _confidence(reading: Reading) -> float:
 
 def _rule_or_read_flag(reading: Reading) -> bool:
     """Flags that do not depend on the threshold: rules, unreadable, row not found."""
-    return any(r not in ("low_confidence", *EXPLANATORY_REASONS) for r in reading.reasons)
+    return any(r not in (Reason.LOW_CONFIDENCE, *EXPLANATORY_REASONS) for r in reading.reasons)
 
 
 def run_calibration(directory: Path, *, limit: int | None = None, write: bool = True) -> int:
+    """Fit and write the calibration curves, then print the threshold table."""
     cases = load_cases(directory)[:limit]
     if not cases:
-        sys.stderr.write(f"formscan calibrate: no *.truth.json under {directory}\n")
+        sys.stderr.write(f"bench calibrate: no *.truth.json under {directory}\n")
         return 2
     pairs = collect(cases, progress=lambda m: sys.stderr.write(m + "\n"))
     observations = [(Evidence(r.bucket, r.score), ok) for r, ok in pairs if r.bucket]
@@ -92,3 +96,18 @@ def run_calibration(directory: Path, *, limit: int | None = None, write: bool = 
         sys.stdout.write(f"wrote {CALIBRATION_FILE}\n\n")
     sys.stdout.write(threshold_table(pairs, rule_flagged=_rule_or_read_flag) + "\n")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bench calibrate DIR [--limit N] [--dry-run]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench calibrate",
+        description="Fit confidence to measured accuracy on samples with ground truth.",
+    )
+    parser.add_argument("directory", type=Path, metavar="DIR")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many cases")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the threshold table, write nothing"
+    )
+    args = parser.parse_args(argv)
+    return run_calibration(args.directory, limit=args.limit, write=not args.dry_run)

@@ -1,4 +1,4 @@
-"""A peer system for ``formscan bench --peer img2table``: img2table on the same pages.
+"""A peer system for ``python -m bench accuracy --peer img2table``: img2table on the same pages.
 
 `img2table <https://github.com/xavctn/img2table>`_ finds ruled tables with OpenCV and
 fills their cells with an OCR engine. Here it runs with its Tesseract backend and the

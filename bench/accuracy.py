@@ -1,4 +1,4 @@
-"""``formscan bench DIR``: accuracy, review load and speed on samples with ground truth.
+"""``python -m bench accuracy DIR``: accuracy, review load and speed on samples with ground truth.
 
 Every ``*.truth.json`` under DIR names its files (pages in order), slices and the
 true value of every field. The figures, overall and per slice:
@@ -19,6 +19,7 @@ no confidence, so everything it returns counts as accepted.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import statistics
@@ -54,6 +55,7 @@ class Tally:
         got: dict[tuple[str, str], tuple[int | None, bool]],
         spp: float | None,
     ) -> None:
+        """Count one document's fields; a field missing from ``got`` counts as flagged and wrong."""
         self.docs += 1
         if spp is not None:
             self.seconds_per_page.append(spp)
@@ -67,6 +69,7 @@ class Tally:
             self.residual += (not ok) and (not flagged)
 
     def row(self) -> dict[str, float | int | None]:
+        """The figures of this slice, as shares of its fields."""
         n = max(1, self.fields)
         accepted = self.fields - self.flagged
         return {
@@ -85,6 +88,8 @@ class Tally:
 
 @dataclass(frozen=True)
 class Case:
+    """One document with ground truth: its files (pages in order), layout, slices and truth."""
+
     truth_path: Path
     files: list[Path]
     layout: str
@@ -93,6 +98,7 @@ class Case:
 
 
 def load_cases(directory: Path, *, layout: str | None = None) -> list[Case]:
+    """Every ``*.truth.json`` under ``directory``, optionally of one layout only."""
     cases = []
     for path in sorted(directory.rglob("*.truth.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -112,7 +118,8 @@ def load_cases(directory: Path, *, layout: str | None = None) -> list[Case]:
 
 
 def ours(files: list[Path], layout: str) -> dict[str, object]:
-    from ocr.api import extract_files
+    """Run formscan itself, as one of the benchmarked systems."""
+    from ocr.files import extract_files
 
     return extract_files(files, layout=layout)
 
@@ -244,9 +251,10 @@ def run_bench(
     limit: int | None = None,
     json_out: Path | None = None,
 ) -> int:
+    """Run formscan (and the peer, if asked) over the cases; print the table, 2 if none."""
     cases = load_cases(directory, layout=layout)[:limit]
     if not cases:
-        sys.stderr.write(f"formscan bench: no *.truth.json under {directory}\n")
+        sys.stderr.write(f"bench accuracy: no *.truth.json under {directory}\n")
         return 2
 
     def progress(message: str) -> None:
@@ -256,7 +264,7 @@ def run_bench(
     all_details: dict[str, list[dict[str, object]]] = {}
     systems["formscan"], all_details["formscan"] = run_system(cases, ours, progress=progress)
     if peer == "img2table":
-        from ocr.peer import img2table_extractor
+        from bench.peer import img2table_extractor
 
         systems["img2table"], all_details["img2table"] = run_system(
             cases, img2table_extractor(), progress=progress
@@ -269,3 +277,20 @@ def run_bench(
         }
         json_out.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bench accuracy DIR [--layout ID] [--peer img2table] [--json OUT]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench accuracy",
+        description="Measure accuracy, review load and speed on samples with ground truth.",
+    )
+    parser.add_argument("directory", type=Path, metavar="DIR")
+    parser.add_argument("--layout", default=None, help="only cases of this layout")
+    parser.add_argument("--peer", choices=["img2table"], help="also run a peer on the same pages")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many cases")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write per-case results here")
+    args = parser.parse_args(argv)
+    return run_bench(
+        args.directory, layout=args.layout, peer=args.peer, limit=args.limit, json_out=args.json
+    )
