@@ -10,7 +10,18 @@ import importlib
 import sys
 
 # command -> (module, function taking argv and returning an exit status, summary)
-COMMANDS: dict[str, tuple[str, str, str]] = {}
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "throughput": (
+        "bench.scale",
+        "throughput_main",
+        "pages per minute of Celery workers by process count (PostgreSQL, Redis)",
+    ),
+    "load": (
+        "bench.scale",
+        "load_main",
+        "many concurrent uploads against a live API; proves nothing is lost",
+    ),
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,10 +26,10 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import repository
-from service.auth import Scope
+from service import store
 from service.errors import InvalidRequestError, NotFoundError
 from service.models import Campaign, Reading, Submission, SubmissionStatus, Unit
+from service.scope import Scope, descendants
 
 # Deadlines are calendar days of the Vietnamese administration (Asia/Ho_Chi_Minh has no
 # daylight saving time, so a fixed offset is exact).
@@ -117,7 +117,7 @@ def collect(
     include_unreviewed: bool = False,
 ) -> Facts:
     """Read the units, latest submissions and included readings of a report."""
-    campaign = repository.get_campaign(session, campaign_id)
+    campaign = store.get_campaign(session, campaign_id)
     tree = _Tree(session)
     expected_ids = [u.id for u in campaign.expected_units] or _submitting_unit_ids(
         session, campaign_id
@@ -201,18 +201,9 @@ class _Tree:
     def __init__(self, session: Session) -> None:
         rows = session.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.parent_id))
         self.rows = {r.id: r for r in rows}
-        self.children: dict[int, list[int]] = defaultdict(list)
-        for r in self.rows.values():
-            if r.parent_id is not None:
-                self.children[r.parent_id].append(r.id)
 
     def subtree(self, root_id: int) -> list[int]:
-        found, stack = [], [root_id]
-        while stack:
-            uid = stack.pop()
-            found.append(uid)
-            stack.extend(self.children.get(uid, ()))
-        return found
+        return descendants(((r.id, r.parent_id) for r in self.rows.values()), root_id)
 
     def _ancestor(self, uid: int, kind: str) -> int | None:
         seen: set[int] = set()
@@ -262,7 +253,7 @@ def resolve_target(
     the ``level``'s kind (422 otherwise).
     """
     if unit_code is not None:
-        unit = repository.get_unit_by_code(session, unit_code)
+        unit = store.get_unit_by_code(session, unit_code)
         if unit is None or not scope.allows(unit.id):
             raise NotFoundError(f"No unit {unit_code!r}.")
     elif home_unit_id is not None:

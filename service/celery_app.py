@@ -22,7 +22,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 from sqlalchemy.exc import OperationalError
 
-from service import repository
+from service import store
 from service.settings import Settings, get_settings
 from service.worker import configure_worker_process
 
@@ -102,7 +102,7 @@ def execute(submission_id: int, settings: Settings, *, worker_id: str) -> str:
         while not done.wait(settings.lease_seconds / RENEWALS_PER_LEASE):
             try:
                 with sessions.begin() as session:
-                    is_current = repository.renew_lease(
+                    is_current = store.renew_lease(
                         session,
                         job_id=claim.job_id,
                         attempt=claim.attempt,

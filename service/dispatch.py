@@ -27,7 +27,7 @@ from kombu.exceptions import ChannelError
 from sqlalchemy import ColumnElement, Row, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import repository
+from service import store
 from service.models import Job, JobState, utc_now
 from service.settings import Settings
 
@@ -38,13 +38,13 @@ PROCESS_TASK = "formscan.process"
 
 def claim_submission(
     session: Session, *, submission_id: int, worker_id: str, lease_seconds: float
-) -> repository.ClaimedJob | None:
-    """Claim the job of one submission (``repository.claim_job`` with that filter).
+) -> store.ClaimedJob | None:
+    """Claim the job of one submission (``store.claim_job`` with that filter).
 
     None when the job is not claimable: done, failed, not yet due, or running under
     a lease that has not run out. The caller commits.
     """
-    return repository.claim_job(
+    return store.claim_job(
         session, worker_id=worker_id, lease_seconds=lease_seconds, submission_id=submission_id
     )
 
@@ -90,9 +90,9 @@ class Dispatcher:
         resend_before = now - timedelta(seconds=self.settings.lease_seconds)
         with self.sessions.begin() as session:
             # A job whose last allowed attempt lost its worker is failed, not re-sent.
-            repository.fail_abandoned_jobs(session, now=now)
+            store.fail_abandoned_jobs(session, now=now)
         with self.sessions() as session:
-            due = and_(Job.attempt < Job.attempt_limit, repository.claimable(now))
+            due = and_(Job.attempt < Job.attempt_limit, store.claimable(now))
             jobs = session.execute(
                 select(Job.id, Job.submission_id, Job.attempt).where(
                     due,

@@ -2,7 +2,7 @@
 
 Contract (what a runner may rely on):
 
-1. The caller has claimed the job (``repository.claim_job``) and passes the attempt it
+1. The caller has claimed the job (``store.claim_job``) and passes the attempt it
    got; every database write of this function is fenced by that attempt, so a late or
    duplicate execution writes nothing (``StaleAttemptError`` is logged and swallowed).
 2. Steps: load the originals from the blob store -> ``ocr.load.load_document`` ->
@@ -15,7 +15,7 @@ Contract (what a runner may rely on):
    bug) is retried with backoff until the attempts are used up; unexpected
    exceptions are logged with their traceback and recorded as ``internal_error``.
 4. It records its own outcome and returns it; it never raises. A runner only has
-   to notice when the process running it dies (``repository.record_failure`` with
+   to notice when the process running it dies (``store.record_failure`` with
    ``worker_lost``) and to renew the lease while it runs.
 
 Arguments are plain picklable values, so the same function runs in a process pool
@@ -36,7 +36,7 @@ from ocr.layout import load_layout
 from ocr.load import InputFile, LoadLimits, load_document
 from ocr.pipeline import extract_cleaned
 from ocr.types import Page as OcrPage
-from service import repository
+from service import store
 from service.db import make_session_factory, shared_engine
 from service.errors import StaleAttemptError
 from service.images import store_page_images
@@ -78,22 +78,22 @@ def run_job(submission_id: int, attempt: int, settings: Settings | None = None) 
 def _process(submission_id: int, attempt: int, settings: Settings) -> str:
     started = time.perf_counter()
     sessions = make_session_factory(shared_engine(settings.database_url))
-    store = _blob_store(settings, pid=os.getpid())
+    blobs = _blob_store(settings, pid=os.getpid())
     with sessions() as session:
         submission = session.get_one(Submission, submission_id)
         layout_id = submission.layout_id
-        files = [InputFile(name=f.name, data=store.read(f.sha256)) for f in submission.files]
+        files = [InputFile(name=f.name, data=blobs.read(f.sha256)) for f in submission.files]
     limits = LoadLimits(max_bytes=settings.max_upload_bytes)
     pages = load_document(files, limits=limits)
     with sessions.begin() as session:
-        repository.record_pages(
+        store.record_pages(
             session, submission_id=submission_id, attempt=attempt, pages_total=len(pages)
         )
     cleaned = [clean_page(page) for page in pages]
 
     def report(pages_done: int) -> None:
         with sessions.begin() as progress_session:
-            repository.record_progress(
+            store.record_progress(
                 progress_session,
                 submission_id=submission_id,
                 attempt=attempt,
@@ -103,9 +103,9 @@ def _process(submission_id: int, attempt: int, settings: Settings) -> str:
     extraction = extract_cleaned(cleaned, load_layout(layout_id), on_page_read=report)
     # Stored before the rows that name them (like the originals): a crash in between
     # leaves unreferenced blobs, never a page pointing at nothing.
-    images = store_page_images(cleaned, store)
+    images = store_page_images(cleaned, blobs)
     with sessions.begin() as session:
-        return repository.persist_extraction(
+        return store.persist_extraction(
             session,
             submission_id=submission_id,
             attempt=attempt,
@@ -128,13 +128,11 @@ def _blob_store(settings: Settings, *, pid: int) -> BlobStore:
     return open_blob_store(settings)
 
 
-def page_infos(
-    pages: Sequence[OcrPage], images: Sequence[str | None] = ()
-) -> list[repository.PageInfo]:
+def page_infos(pages: Sequence[OcrPage], images: Sequence[str | None] = ()) -> list[store.PageInfo]:
     """What the database keeps of each page; ``images`` are the cleaned pages' blob keys."""
     keys = list(images) or [None] * len(pages)
     return [
-        repository.PageInfo(
+        store.PageInfo(
             page_index=p.index,
             source=p.source,
             dpi=p.dpi,
@@ -161,7 +159,7 @@ def _record(
     sessions = make_session_factory(shared_engine(settings.database_url))
     try:
         with sessions.begin() as session:
-            state = repository.record_failure(
+            state = store.record_failure(
                 session,
                 submission_id=submission_id,
                 attempt=attempt,

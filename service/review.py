@@ -44,9 +44,10 @@ from ocr.checks import recheck, rule_reasons
 from ocr.layout import Layout, load_layout
 from ocr.types import Box, ReadingStatus
 from ocr.types import Reading as OcrReading
-from service.auth import Scope
+from service import store
 from service.errors import ConflictError, InvalidRequestError, NotFoundError, VersionConflictError
 from service.models import AuditEvent, Reading, Submission, SubmissionStatus, Unit, utc_now
+from service.scope import Scope
 
 RULES_ACTOR = "system:rules"
 ASKED_UNIT = "asked_unit"
@@ -418,32 +419,12 @@ def _queue_query(
     if filters.scope is not None:
         conditions.append(filters.scope.clause(Submission.unit_id))
     if filters.district_code is not None:
-        conditions.append(Submission.unit_id.in_(subtree_unit_ids(session, filters.district_code)))
+        conditions.append(
+            Submission.unit_id.in_(store.subtree_ids_of_code(session, filters.district_code))
+        )
     return (
         select(Reading, Submission, Unit)
         .join(Submission, Reading.submission_id == Submission.id)
         .join(Unit, Submission.unit_id == Unit.id)
         .where(*conditions)
     )
-
-
-def subtree_unit_ids(session: Session, code: str) -> list[int]:
-    """The unit with ``code`` and every unit below it (an empty list for an unknown code).
-
-    Walks the parent links in Python: the unit tree of a province is a few thousand
-    rows, and this works the same on SQLite and PostgreSQL without recursive SQL.
-    """
-    parents = session.execute(select(Unit.id, Unit.parent_id, Unit.code)).all()
-    root = next((uid for uid, _, c in parents if c == code), None)
-    if root is None:
-        return []
-    children: dict[int, list[int]] = {}
-    for uid, parent_id, _ in parents:
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(uid)
-    found, stack = [], [root]
-    while stack:
-        uid = stack.pop()
-        found.append(uid)
-        stack.extend(children.get(uid, ()))
-    return found

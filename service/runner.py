@@ -1,6 +1,6 @@
 """The embedded job runner: a thread in the API process feeding a process pool.
 
-It holds no job state of its own; the database does (see ``service.repository``).
+It holds no job state of its own; the database does (see ``service.store``).
 The thread loops: claim due jobs while a worker is free, submit ``jobs.run_job`` to
 the pool, renew the leases of running attempts, and collect finished futures. A
 worker process that dies (SIGKILL, out of memory, a segfault in a native library)
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import repository
+from service import store
 from service.errors import StaleAttemptError
 from service.jobs import run_job
 from service.settings import Settings
@@ -43,7 +43,7 @@ RENEWALS_PER_LEASE = 3
 
 @dataclass
 class _InFlight:
-    claim: repository.ClaimedJob
+    claim: store.ClaimedJob
     future: Future[str]
     pool: ProcessPoolExecutor
 
@@ -64,7 +64,7 @@ class EmbeddedRunner:
 
     def start(self) -> None:
         with self.sessions.begin() as session:
-            count = repository.requeue_expired_jobs(session)
+            count = store.requeue_expired_jobs(session)
         if count:
             log.info("re-queued %d job(s) left running with expired leases", count)
         self._pool = self._new_pool()
@@ -117,7 +117,7 @@ class EmbeddedRunner:
     def _fill(self) -> None:
         while len(self._in_flight) < self.settings.workers and not self._stopping.is_set():
             with self.sessions.begin() as session:
-                claim = repository.claim_job(
+                claim = store.claim_job(
                     session,
                     worker_id=self.worker_id,
                     lease_seconds=self.settings.lease_seconds,
@@ -153,7 +153,7 @@ class EmbeddedRunner:
         if is_broken:
             self._rebuild_pool()
 
-    def _record_lost(self, claim: repository.ClaimedJob) -> None:
+    def _record_lost(self, claim: store.ClaimedJob) -> None:
         log.error(
             "submission %d: worker process died during attempt %d",
             claim.submission_id,
@@ -162,7 +162,7 @@ class EmbeddedRunner:
         )
         try:
             with self.sessions.begin() as session:
-                repository.record_failure(
+                store.record_failure(
                     session,
                     submission_id=claim.submission_id,
                     attempt=claim.attempt,
@@ -188,7 +188,7 @@ class EmbeddedRunner:
         self._last_renewal = now
         for item in self._in_flight.values():
             with self.sessions.begin() as session:
-                repository.renew_lease(
+                store.renew_lease(
                     session,
                     job_id=item.claim.job_id,
                     attempt=item.claim.attempt,

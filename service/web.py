@@ -3,7 +3,7 @@
 Pages are Jinja2 shells rendered here; their scripts (``static/app.js``) call the JSON
 API with the session cookie and the CSRF token put in each page. Every page resolves
 the signed-in user through ``deps.get_current_user`` and ``auth.scope_of``, exactly
-as the API does, and reads through the same scoped repository functions: a
+as the API does, and reads through the same scoped store functions: a
 submission outside the user's scope renders the 404 page, as the API answers 404.
 Without a session a page redirects to ``/login``. The overview's district totals and
 the sources page read through ``service.aggregate`` with the same scope as the
@@ -29,13 +29,14 @@ from sqlalchemy.orm import Session
 
 from ocr.errors import OcrError
 from ocr.layout import load_layout
-from service import aggregate, auth, export, i18n, repository
+from service import aggregate, auth, export, i18n, store
 from service.aggregate import Level
 from service.deps import SecretKeyDep, SessionDep, get_current_user
 from service.errors import NotFoundError
 from service.models import Campaign, Reading, Role, Submission, SubmissionStatus, Unit, User
 from service.review import OPEN_STATUSES
 from service.routes import exports as exports_api
+from service.scope import Scope
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -53,7 +54,7 @@ class SignInRequiredError(Exception):
 @dataclass(frozen=True)
 class Viewer:
     user: User
-    scope: auth.Scope
+    scope: Scope
     csrf_token: str | None
     lang: str
 
@@ -145,9 +146,9 @@ def home(viewer: ViewerDep) -> RedirectResponse:
 
 @router.get("/upload")
 def upload_page(request: Request, viewer: ViewerDep, session: SessionDep) -> HTMLResponse:
-    units = [u for u in repository.list_units(session, scope=viewer.scope)]
+    units = [u for u in store.list_units(session, scope=viewer.scope)]
     campaigns = [
-        c for c in repository.list_campaigns(session) if viewer.scope.units_in(c.expected_units)
+        c for c in store.list_campaigns(session) if viewer.scope.units_in(c.expected_units)
     ]
     rows = {c.layout_id: _layout_rows(c.layout_id) for c in campaigns}
     return _render(
@@ -180,7 +181,7 @@ def submissions_page(
     unit: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
     status = status if status in set(SubmissionStatus) else None
-    items, total = repository.list_submissions(
+    items, total = store.list_submissions(
         session,
         campaign_id=None,
         unit_code=unit or None,
@@ -190,7 +191,7 @@ def submissions_page(
         scope=viewer.scope,
     )
     counts = flagged_counts(session, [s.id for s in items])
-    campaigns = {c.id: c for c in repository.list_campaigns(session)}
+    campaigns = {c.id: c for c in store.list_campaigns(session)}
     return _render(
         request,
         "submissions.html",
@@ -199,7 +200,7 @@ def submissions_page(
         total=total,
         counts=counts,
         campaigns=campaigns,
-        units=repository.list_units(session, scope=viewer.scope),
+        units=store.list_units(session, scope=viewer.scope),
         statuses=list(SubmissionStatus),
         status=status or "",
         unit=unit or "",
@@ -211,7 +212,7 @@ def submission_page(
     request: Request, submission_id: int, viewer: ViewerDep, session: SessionDep
 ) -> HTMLResponse:
     try:
-        submission = repository.get_submission(session, submission_id, scope=viewer.scope)
+        submission = store.get_submission(session, submission_id, scope=viewer.scope)
     except NotFoundError:
         return _render(request, "notfound.html", viewer, status_code=404)
     campaign = session.get(Campaign, submission.campaign_id)
@@ -245,7 +246,7 @@ class CampaignProgress:
 
 
 def campaign_progress(
-    session: Session, campaign: Campaign, scope: auth.Scope, today: date
+    session: Session, campaign: Campaign, scope: Scope, today: date
 ) -> CampaignProgress:
     """Expected units in scope, and how many submitted, are clean (latest), are late.
 
@@ -405,7 +406,7 @@ def _whole_unit(session: Session, viewer: Viewer, facts: aggregate.Facts) -> Uni
         return viewer.user.unit
     for codes in ({u.province_code for u in facts.units}, {u.district_code for u in facts.units}):
         if len(codes) == 1:
-            unit = repository.get_unit_by_code(session, codes.pop())
+            unit = store.get_unit_by_code(session, codes.pop())
             if unit is not None and unit.kind in {Level.PROVINCE.value, Level.DISTRICT.value}:
                 return unit
     return None
@@ -438,8 +439,7 @@ def overview_page(
 ) -> HTMLResponse:
     today = datetime.now(UTC).date()
     progress = [
-        campaign_progress(session, c, viewer.scope, today)
-        for c in repository.list_campaigns(session)
+        campaign_progress(session, c, viewer.scope, today) for c in store.list_campaigns(session)
     ]
     totals = {
         p.campaign.id: district_totals(session, p.campaign, viewer, include_unreviewed)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from ocr.layout import Layout, Row, load_layout
-from service import aggregate, export, repository
+from service import aggregate, export, store
 from service.aggregate import Level
 from service.auth import ForbiddenError
 from service.deps import CurrentUserDep, ScopeDep, SessionDep
@@ -52,7 +52,7 @@ UnitQuery = Annotated[str | None, Query(description="Code of the unit whose subt
 def _unit_in_scope(session: SessionDep, scope: ScopeDep, code: str | None) -> Unit | None:
     if code is None:
         return None
-    unit = repository.get_unit_by_code(session, code)
+    unit = store.get_unit_by_code(session, code)
     if unit is None or not scope.allows(unit.id):
         raise NotFoundError(f"No unit {code!r}.")
     return unit
@@ -262,7 +262,7 @@ def _export_facts(
     unit: str | None,
     include_unreviewed: bool,
 ) -> aggregate.Facts:
-    campaign = repository.get_campaign(session, campaign_id)
+    campaign = store.get_campaign(session, campaign_id)
     target = aggregate.resolve_target(
         session,
         campaign,

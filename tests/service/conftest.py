@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import auth, repository
+from service import auth, store
 from service.app import create_app
 from service.models import Role, Unit, User
 from service.settings import Settings
@@ -120,8 +120,8 @@ def broker_url() -> str:
 
 def queue_submission(session: Session, *, unit_code: str, campaign_id: int, sha256: str) -> int:
     """A submission of one (never stored) PNG with its queued job; returns its id."""
-    file = repository.StoredFile(name="a.png", sha256=sha256, media_type="image/png", size_bytes=1)
-    submission, _ = repository.create_submission(
+    file = store.StoredFile(name="a.png", sha256=sha256, media_type="image/png", size_bytes=1)
+    submission, _ = store.create_submission(
         session, unit_code=unit_code, campaign_id=campaign_id, files=[file], attempt_limit=3
     )
     return submission.id
@@ -129,7 +129,7 @@ def queue_submission(session: Session, *, unit_code: str, campaign_id: int, sha2
 
 def open_campaign(session: Session) -> int:
     """A 2022 campaign of the shipped layout that expects no particular units."""
-    return repository.create_campaign(
+    return store.create_campaign(
         session,
         name="2022",
         layout_id="llw-summary-2022",

@@ -20,362 +20,26 @@ so that concurrent runners never wait for or take each other's jobs; on SQLite t
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from ocr.errors import UnknownLayoutError
-from ocr.layout import available_layouts
 from ocr.types import Extraction
-from service.auth import Scope
-from service.errors import ConflictError, InvalidRequestError, NotFoundError, StaleAttemptError
+from service.errors import ConflictError, NotFoundError, StaleAttemptError
 from service.models import (
-    AuditEvent,
-    Campaign,
     Job,
     JobState,
     Page,
     Reading,
     Submission,
-    SubmissionFile,
     SubmissionStatus,
-    Unit,
-    campaign_unit,
     utc_now,
 )
-
-SYSTEM_ACTOR = "system:ocr"
-# Internal callers (the runner, the CLI) see every unit; routes pass the user's scope.
-EVERYTHING = Scope(None)
-
-
-# --- units and campaigns --------------------------------------------------------------
-
-
-def get_unit_by_code(session: Session, code: str) -> Unit | None:
-    return session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
-
-
-def create_unit(
-    session: Session, *, code: str, name: str, kind: str, parent_code: str | None
-) -> Unit:
-    if get_unit_by_code(session, code) is not None:
-        raise ConflictError(f"A unit with code {code!r} already exists.", code="unit_exists")
-    parent = None
-    if parent_code is not None:
-        parent = get_unit_by_code(session, parent_code)
-        if parent is None:
-            raise InvalidRequestError(
-                f"No unit with code {parent_code!r} (the parent).", code="unknown_unit"
-            )
-    unit = Unit(code=code, name=name, kind=kind, parent=parent)
-    session.add(unit)
-    session.flush()
-    return unit
-
-
-def list_units(session: Session, *, scope: Scope = EVERYTHING) -> Sequence[Unit]:
-    return session.scalars(select(Unit).where(scope.clause(Unit.id)).order_by(Unit.code)).all()
-
-
-@dataclass(frozen=True)
-class UnitRow:
-    """One line of a units file: ``parent_code`` empty for a root (a province)."""
-
-    code: str
-    name: str
-    kind: str
-    parent_code: str | None
-
-
-@dataclass(frozen=True)
-class ImportCounts:
-    created: int
-    updated: int
-    unchanged: int
-
-
-def import_units(session: Session, rows: Sequence[UnitRow]) -> ImportCounts:
-    """Create or update units by code (caller commits; nothing is ever deleted).
-
-    Parents may come after their children in ``rows``: every unit is created first,
-    parents are linked second. Updating in place keeps ids, so submissions and
-    accounts stay attached. A parent that is neither in ``rows`` nor registered, or a
-    loop in the tree, refuses the whole import.
-    """
-    codes = [r.code for r in rows]
-    if len(set(codes)) != len(codes):
-        duplicate = next(c for c in codes if codes.count(c) > 1)
-        raise InvalidRequestError(f"Unit {duplicate!r} appears twice.", code="duplicate_unit")
-    created = updated = 0
-    units: dict[str, Unit] = {}
-    before: dict[str, tuple[str, str, int | None]] = {}
-    for row in rows:
-        unit = get_unit_by_code(session, row.code)
-        if unit is None:
-            unit = Unit(code=row.code, name=row.name, kind=row.kind)
-            session.add(unit)
-            created += 1
-        else:
-            before[row.code] = (unit.name, unit.kind, unit.parent_id)
-        unit.name, unit.kind = row.name, row.kind
-        units[row.code] = unit
-    session.flush()
-    for row in rows:
-        parent = None
-        if row.parent_code:
-            parent = units.get(row.parent_code) or get_unit_by_code(session, row.parent_code)
-            if parent is None:
-                raise InvalidRequestError(
-                    f"Unit {row.code!r}: no unit with code {row.parent_code!r} (the parent).",
-                    code="unknown_unit",
-                    fix="Add the parent to the file, or register it first.",
-                )
-        units[row.code].parent_id = None if parent is None else parent.id
-    session.flush()
-    _check_no_loop(session)
-    for code, old in before.items():
-        unit = units[code]
-        updated += old != (unit.name, unit.kind, unit.parent_id)
-    return ImportCounts(created=created, updated=updated, unchanged=len(before) - updated)
-
-
-def _check_no_loop(session: Session) -> None:
-    parent_of = {uid: pid for uid, pid in session.execute(select(Unit.id, Unit.parent_id))}
-    for start in parent_of:
-        seen, uid = set(), start
-        while uid is not None:
-            if uid in seen:
-                code = session.scalar(select(Unit.code).where(Unit.id == start))
-                raise InvalidRequestError(
-                    f"Unit {code!r} would be its own ancestor.", code="unit_loop"
-                )
-            seen.add(uid)
-            uid = parent_of.get(uid)
-
-
-def create_campaign(
-    session: Session,
-    *,
-    name: str,
-    layout_id: str,
-    year: int,
-    deadline: date | None,
-    expected_unit_codes: Sequence[str],
-) -> Campaign:
-    """A new campaign of a shipped layout (by id only: a file path is never accepted)."""
-    known = available_layouts()
-    if layout_id not in known:
-        raise UnknownLayoutError(
-            f"No layout named {layout_id!r} (available: {', '.join(known) or 'none'})."
-        )
-    units = []
-    for code in expected_unit_codes:
-        unit = get_unit_by_code(session, code)
-        if unit is None:
-            raise InvalidRequestError(f"No unit with code {code!r}.", code="unknown_unit")
-        units.append(unit)
-    campaign = Campaign(
-        name=name, layout_id=layout_id, year=year, deadline=deadline, expected_units=units
-    )
-    session.add(campaign)
-    session.flush()
-    return campaign
-
-
-def get_campaign(session: Session, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFoundError(f"No campaign {campaign_id}.")
-    return campaign
-
-
-def list_campaigns(session: Session) -> Sequence[Campaign]:
-    return session.scalars(select(Campaign).order_by(Campaign.id)).all()
-
-
-# --- submissions ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    """An original already in the blob store, about to be referenced by a submission."""
-
-    name: str
-    sha256: str
-    media_type: str
-    size_bytes: int
-
-
-def files_fingerprint(files: Sequence[StoredFile]) -> str:
-    """SHA-256 over the ordered file digests: same files in the same order, same value."""
-    return hashlib.sha256("\n".join(f.sha256 for f in files).encode()).hexdigest()
-
-
-def resolve_upload_target(
-    session: Session, *, unit_code: str, campaign_id: int, scope: Scope = EVERYTHING
-) -> None:
-    """Check that the unit exists and may report to the campaign (before storing blobs)."""
-    _upload_target(session, unit_code=unit_code, campaign_id=campaign_id, scope=scope)
-
-
-def _upload_target(
-    session: Session, *, unit_code: str, campaign_id: int, scope: Scope
-) -> tuple[Unit, Campaign]:
-    unit = get_unit_by_code(session, unit_code)
-    # A unit outside the uploader's scope is refused like an unknown one: no leak.
-    if unit is None or not scope.allows(unit.id):
-        raise InvalidRequestError(
-            f"No unit with code {unit_code!r}.",
-            code="unknown_unit",
-            fix="Use the code of a registered unit.",
-        )
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise InvalidRequestError(f"No campaign {campaign_id}.", code="unknown_campaign")
-    if not _may_report(session, campaign_id=campaign.id, unit_id=unit.id):
-        raise InvalidRequestError(
-            f"Unit {unit_code!r} is not among the units campaign {campaign_id} expects.",
-            code="unit_not_expected",
-        )
-    return unit, campaign
-
-
-def _may_report(session: Session, *, campaign_id: int, unit_id: int) -> bool:
-    """The campaign expects no particular units, or expects this one.
-
-    Two indexed look-ups, never the list: a province campaign expects thousands of
-    units, and every upload asks.
-    """
-    expects = campaign_unit.c.campaign_id == campaign_id
-    return bool(
-        session.scalar(
-            select(
-                or_(
-                    ~exists().where(expects),
-                    exists().where(expects, campaign_unit.c.unit_id == unit_id),
-                )
-            )
-        )
-    )
-
-
-def create_submission(
-    session: Session,
-    *,
-    unit_code: str,
-    campaign_id: int,
-    files: Sequence[StoredFile],
-    attempt_limit: int,
-    uploaded_by: int | None = None,
-    scope: Scope = EVERYTHING,
-) -> tuple[Submission, bool]:
-    """A new version of the unit's submission, or the latest one when its files are the same.
-
-    Returns the submission and whether it was created. A new version replaces the
-    previous one (``replaces_id``), which is kept. Its job is queued in the same
-    transaction, so a submission is never without its job.
-    """
-    unit, campaign = _upload_target(
-        session, unit_code=unit_code, campaign_id=campaign_id, scope=scope
-    )
-    fingerprint = files_fingerprint(files)
-    latest = session.scalars(
-        select(Submission)
-        .where(Submission.unit_id == unit.id, Submission.campaign_id == campaign.id)
-        .order_by(Submission.version.desc())
-        .limit(1)
-    ).one_or_none()
-    if latest is not None and latest.files_sha256 == fingerprint:
-        return latest, False
-    submission = Submission(
-        unit=unit,
-        campaign=campaign,
-        layout_id=campaign.layout_id,
-        version=1 if latest is None else latest.version + 1,
-        replaces_id=None if latest is None else latest.id,
-        files_sha256=fingerprint,
-        status=SubmissionStatus.RECEIVED,
-        uploaded_by=uploaded_by,
-        pages_done=0,
-        warnings=[],
-        files=[
-            SubmissionFile(
-                position=i,
-                sha256=f.sha256,
-                name=f.name,
-                media_type=f.media_type,
-                size_bytes=f.size_bytes,
-            )
-            for i, f in enumerate(files)
-        ],
-    )
-    submission.job = Job(state=JobState.QUEUED, attempt=0, attempt_limit=attempt_limit)
-    session.add(submission)
-    session.flush()
-    _audit(session, submission.id, "submission_received", new={"version": submission.version})
-    return submission, True
-
-
-def get_submission(
-    session: Session, submission_id: int, *, scope: Scope = EVERYTHING
-) -> Submission:
-    """The submission, or 404 when there is none or it is outside ``scope``."""
-    submission = session.get(Submission, submission_id)
-    if submission is None or not scope.allows(submission.unit_id):
-        raise NotFoundError(f"No submission {submission_id}.")
-    return submission
-
-
-def list_submissions(
-    session: Session,
-    *,
-    campaign_id: int | None,
-    unit_code: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
-    scope: Scope = EVERYTHING,
-) -> tuple[Sequence[Submission], int]:
-    conditions: list[ColumnElement[bool]] = [scope.clause(Submission.unit_id)]
-    if campaign_id is not None:
-        conditions.append(Submission.campaign_id == campaign_id)
-    if unit_code is not None:
-        conditions.append(Submission.unit.has(Unit.code == unit_code))
-    if status is not None:
-        conditions.append(Submission.status == status)
-    total = session.scalar(select(func.count()).select_from(Submission).where(*conditions)) or 0
-    items = session.scalars(
-        select(Submission).where(*conditions).order_by(Submission.id).limit(limit).offset(offset)
-    ).all()
-    return items, total
-
-
-def list_readings(session: Session, submission_id: int) -> Sequence[Reading]:
-    return session.scalars(
-        select(Reading).where(Reading.submission_id == submission_id).order_by(Reading.position)
-    ).all()
-
-
-def _audit(
-    session: Session,
-    submission_id: int,
-    action: str,
-    *,
-    old: dict[str, object] | None = None,
-    new: dict[str, object] | None = None,
-    actor: str = SYSTEM_ACTOR,
-) -> None:
-    session.add(
-        AuditEvent(submission_id=submission_id, actor=actor, action=action, old=old, new=new)
-    )
-
-
-# --- jobs -----------------------------------------------------------------------------
+from service.scope import EVERYTHING, Scope
+from service.store.audit import add_event
 
 
 @dataclass(frozen=True)
@@ -465,7 +129,7 @@ def claim_job(
     if seen_state == JobState.RUNNING:
         # Its worker stopped renewing the lease (killed, frozen, cut off): say so in
         # the submission's history, so every attempt is accounted for.
-        _audit(
+        add_event(
             session,
             claimed_submission,
             "attempt_abandoned",
@@ -633,7 +297,7 @@ def persist_extraction(
     job.finished_at = now
     job.lease_until = None
     job.error_code = job.error_detail = None
-    _audit(
+    add_event(
         session,
         submission_id,
         "readings_recorded",
@@ -665,7 +329,7 @@ def record_failure(
         job.lease_until = None
         job.claimed_by = None
         job.error_code, job.error_detail = code, detail
-        _audit(session, submission_id, "attempt_failed", new={"attempt": attempt, "code": code})
+        add_event(session, submission_id, "attempt_failed", new={"attempt": attempt, "code": code})
         return JobState.QUEUED
     _fail(
         session,
@@ -714,7 +378,7 @@ def _fail(
         )
         .execution_options(synchronize_session=False)
     )
-    _audit(session, submission_id, "processing_failed", new={"attempt": attempt, "code": code})
+    add_event(session, submission_id, "processing_failed", new={"attempt": attempt, "code": code})
 
 
 def retry_job(
@@ -737,20 +401,7 @@ def retry_job(
     submission = job.submission
     submission.status = SubmissionStatus.RECEIVED
     submission.error_code = submission.error_detail = submission.error_fix = None
-    _audit(session, submission.id, "retry_requested", new={"attempt_limit": job.attempt_limit})
+    add_event(session, submission.id, "retry_requested", new={"attempt_limit": job.attempt_limit})
     session.flush()
     session.refresh(job)
     return job
-
-
-def get_page(
-    session: Session, submission_id: int, page_index: int, *, scope: Scope = EVERYTHING
-) -> Page:
-    """The page row (0-based ``page_index``) of a submission in ``scope``, or 404."""
-    get_submission(session, submission_id, scope=scope)
-    page = session.scalars(
-        select(Page).where(Page.submission_id == submission_id, Page.page_index == page_index)
-    ).one_or_none()
-    if page is None:
-        raise NotFoundError(f"Submission {submission_id} has no page {page_index + 1}.")
-    return page
