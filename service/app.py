@@ -23,6 +23,7 @@ from service import web
 from service.auth import count_users, load_secret_key
 from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from service.jobs import DEFAULT_READER, FormReader
 from service.routes import (
     campaigns,
     exports,
@@ -48,7 +49,8 @@ FIRST_ADMIN_HINT = (
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, reader: FormReader = DEFAULT_READER) -> FastAPI:
+    """The service's ASGI app; ``reader`` is what the embedded runner reads forms with."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -73,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runner = Dispatcher(settings, app.state.sessions, celery)
             app.state.runner.start()
         elif settings.is_runner_enabled:
-            app.state.runner = EmbeddedRunner(settings, app.state.sessions)
+            app.state.runner = EmbeddedRunner(settings, app.state.sessions, reader=reader)
             app.state.runner.start()
         try:
             yield

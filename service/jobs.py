@@ -19,7 +19,9 @@ Contract (what a runner may rely on):
    ``worker_lost``) and to renew the lease while it runs.
 
 Arguments are plain picklable values, so the same function runs in a process pool
-today and as a Celery task body later.
+and as a Celery task body. ``reader`` is the seam between the job and the OCR engine:
+by default ``TesseractFormReader`` (the whole ``ocr`` pipeline); tests of the service
+that do not test reading pass a fake that returns known readings at once.
 """
 
 from __future__ import annotations
@@ -28,13 +30,17 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from ocr.clean import clean_page
 from ocr.errors import InputError, LayoutError, OcrError
-from ocr.layout import load_layout
+from ocr.layout import Layout, load_layout
 from ocr.load import InputFile, LoadLimits, load_document
 from ocr.pipeline import extract_cleaned
+from ocr.read import Reader
+from ocr.types import Extraction
 from ocr.types import Page as OcrPage
 from service import store
 from service.db import make_session_factory, shared_engine
@@ -49,7 +55,54 @@ log = logging.getLogger(__name__)
 INTERNAL_ERROR_FIX = "Retry later; if it persists, contact the administrator."
 
 
-def run_job(submission_id: int, attempt: int, settings: Settings | None = None) -> str:
+class FormReader(Protocol):
+    """Reads a submission's cleaned pages into readings: what a job asks of the engine.
+
+    ``on_page_read(n)`` is told that ``n`` pages are done, for the progress shown to
+    the uploader. Errors are ``ocr.errors`` exceptions (an ``InputError`` fails the
+    job, an ``EngineError`` is retried). Implementations are picklable: the embedded
+    runner sends the reader to its worker processes with each job.
+    """
+
+    def read_form(
+        self,
+        pages: Sequence[OcrPage],
+        layout: Layout,
+        *,
+        on_page_read: Callable[[int], None],
+    ) -> Extraction: ...
+
+
+@dataclass(frozen=True)
+class TesseractFormReader:
+    """The production reader: ``ocr.pipeline.extract_cleaned`` with ``reader``'s cells.
+
+    ``reader`` None is the engine's default cell reader (Tesseract, see ``ocr.read``).
+    """
+
+    reader: Reader | None = None
+
+    def read_form(
+        self,
+        pages: Sequence[OcrPage],
+        layout: Layout,
+        *,
+        on_page_read: Callable[[int], None],
+    ) -> Extraction:
+        """Find the table, match its rows, read the value cells and apply the rules."""
+        return extract_cleaned(pages, layout, reader=self.reader, on_page_read=on_page_read)
+
+
+DEFAULT_READER = TesseractFormReader()
+
+
+def run_job(
+    submission_id: int,
+    attempt: int,
+    settings: Settings | None = None,
+    *,
+    reader: FormReader = DEFAULT_READER,
+) -> str:
     """Process one submission under a claimed attempt; returns the outcome.
 
     The outcome is the submission status (``needs_review``, ``clean``, ``failed``),
@@ -59,7 +112,7 @@ def run_job(submission_id: int, attempt: int, settings: Settings | None = None) 
     settings = settings or get_settings()
     extra = {"submission_id": submission_id, "attempt": attempt}
     try:
-        return _process(submission_id, attempt, settings)
+        return _process(submission_id, attempt, settings, reader)
     except StaleAttemptError:
         log.warning(
             "attempt %d of submission %d was superseded", attempt, submission_id, extra=extra
@@ -75,7 +128,7 @@ def run_job(submission_id: int, attempt: int, settings: Settings | None = None) 
         return _record(submission_id, attempt, settings, exc=None, is_retryable=True)
 
 
-def _process(submission_id: int, attempt: int, settings: Settings) -> str:
+def _process(submission_id: int, attempt: int, settings: Settings, reader: FormReader) -> str:
     started = time.perf_counter()
     sessions = make_session_factory(shared_engine(settings.database_url))
     blobs = _blob_store(settings, pid=os.getpid())
@@ -100,7 +153,7 @@ def _process(submission_id: int, attempt: int, settings: Settings) -> str:
                 pages_done=pages_done,
             )
 
-    extraction = extract_cleaned(cleaned, load_layout(layout_id), on_page_read=report)
+    extraction = reader.read_form(cleaned, load_layout(layout_id), on_page_read=report)
     # Stored before the rows that name them (like the originals): a crash in between
     # leaves unreferenced blobs, never a page pointing at nothing.
     images = store_page_images(cleaned, blobs)

@@ -11,7 +11,7 @@ attempts) and builds a new pool. A stopped or killed service leaves its attempts
 (``requeue_expired_jobs`` at start, ``claim_job`` any time).
 
 Celery (or any other runner) would replace only this module: claim, call
-``run_job(submission_id, attempt, settings)``, renew the lease.
+``run_job(submission_id, attempt, settings, reader=...)``, renew the lease.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import store
 from service.errors import StaleAttemptError
-from service.jobs import run_job
+from service.jobs import DEFAULT_READER, FormReader, run_job
 from service.settings import Settings
 from service.worker import configure_worker_process
 
@@ -51,9 +51,16 @@ class _InFlight:
 class EmbeddedRunner:
     """Run queued jobs in a local process pool until ``stop`` is called."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        *,
+        reader: FormReader = DEFAULT_READER,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.reader = reader
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:embedded"
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -128,7 +135,9 @@ class EmbeddedRunner:
             assert pool is not None
             log.info("submission %d: attempt %d started", claim.submission_id, claim.attempt)
             try:
-                future = pool.submit(run_job, claim.submission_id, claim.attempt, self.settings)
+                future = pool.submit(
+                    run_job, claim.submission_id, claim.attempt, self.settings, reader=self.reader
+                )
             except BrokenProcessPool:
                 self._in_flight[claim.job_id] = _InFlight(claim, _broken_future(), pool)
                 return

@@ -25,6 +25,7 @@ from service.app import create_app
 from service.models import Role, Unit, User
 from service.settings import Settings
 from tests.conftest import SAMPLES
+from tests.service.fakes import TruthReader
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
@@ -206,6 +207,14 @@ def sign_in_admin(client: TestClient, username: str = "admin") -> None:
 def client(settings: Settings) -> Iterator[TestClient]:
     """A live app (lifespan: migrations, embedded runner) on a fresh database, as an admin."""
     with TestClient(create_app(settings)) as test_client:
+        sign_in_admin(test_client)
+        yield test_client
+
+
+@pytest.fixture
+def fake_client(settings: Settings) -> Iterator[TestClient]:
+    """``client`` whose jobs read with ``TruthReader`` (the sample's truth, no OCR)."""
+    with TestClient(create_app(settings, reader=TruthReader())) as test_client:
         sign_in_admin(test_client)
         yield test_client
 
