@@ -207,6 +207,7 @@ class Deployment:
 
     @property
     def headers(self) -> dict[str, str]:
+        """The bearer token of the deployment's admin, for every request."""
         return {"Authorization": f"Bearer {self.token}"}
 
     def register_units(self, count: int) -> tuple[list[str], int]:
@@ -405,6 +406,7 @@ class ThroughputRun:
 
     @property
     def pages_per_minute(self) -> float:
+        """Pages read per minute of the timed span (0 for an empty span)."""
         return 60.0 * self.pages / self.seconds if self.seconds > 0 else 0.0
 
     @property
@@ -460,7 +462,7 @@ def _accepted_ids(results: Sequence[UploadResult]) -> list[int]:
 def _time_workers(
     dep: Deployment, ids: Sequence[int], *, processes: int, holding: str, work_dir: Path
 ) -> ThroughputRun:
-    from service.celery_app import create_celery_app
+    from service.jobs.celery_app import create_celery_app
 
     hold_settings = dep.settings.model_copy(update={"celery_queue": holding})
     names = [f"bench{i}@{holding}" for i in range(processes)]
@@ -611,6 +613,7 @@ class Verification:
 
     @property
     def is_complete(self) -> bool:
+        """Nothing lost, nothing left unfinished, every reading recorded."""
         return not (self.lost or self.not_final or self.incomplete_readings)
 
 
@@ -626,10 +629,12 @@ class LoadRun:
 
     @property
     def accepted(self) -> int:
+        """Uploads the API accepted (202)."""
         return sum(1 for u in self.uploads if u.status_code == 202)
 
     @property
     def is_lossless(self) -> bool:
+        """Every upload was accepted and every accepted one was found complete."""
         return self.found.is_complete and self.accepted == len(self.uploads)
 
 

@@ -7,7 +7,7 @@ Schema of the layout format, from which ``layouts/schema.json`` is generated.
 ``formscan serve [--host H] [--port P]`` runs the web service (migrations applied, the
 embedded job runner started; see ``service.settings`` for the ``FORMSCAN_*``
 variables). ``formscan worker [--concurrency N]`` runs a Celery worker reading jobs
-from ``FORMSCAN_BROKER_URL`` (see ``service.celery_app``). ``formscan unit add CODE
+from ``FORMSCAN_BROKER_URL`` (see ``service.jobs.celery_app``). ``formscan unit add CODE
 NAME --kind K [--parent CODE]`` and ``formscan campaign add NAME --year Y [--layout ID]
 [--deadline DATE] [--unit CODE ...]`` register
 units and campaigns in the service's database; ``formscan unit import FILE.csv|.xlsx``
@@ -17,7 +17,7 @@ add USERNAME --role R [--unit CODE] [--password-stdin]`` creates an account (the
 password is asked for, or read from standard input; never an argument).
 ``formscan export --campaign ID --level province|district [--unit CODE] --format
 xlsx|csv --out FILE [--include-unreviewed]`` writes a campaign's official summary table
-(XLSX) or its values in long format (CSV); see ``service.export``.
+(XLSX) or its values in long format (CSV); see ``service.reports.export``.
 Exit status: 0 when the document was processed (even with flagged fields), 2 for a
 usage error, 3 for a document that cannot be read (the message names the problem
 and the fix), 4 for a broken installation or layout.
@@ -296,7 +296,7 @@ def _run_worker(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if not _open_blob_store_or_fail(settings):
         return EXIT_ENGINE
-    from service.celery_app import app
+    from service.jobs.celery_app import app
 
     concurrency = args.concurrency or settings.workers
     argv = [
@@ -470,7 +470,8 @@ def _run_export(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> str:
     """Everything is in scope: the command line is the operator's (like an admin)."""
     from ocr.layout import load_layout
-    from service import aggregate, export, store
+    from service import store
+    from service.reports import aggregate, export
     from service.scope import Scope
 
     scope = Scope(None)

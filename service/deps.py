@@ -43,8 +43,10 @@ def get_store(request: Request) -> BlobStore:
 
 
 class JobNotifier(Protocol):
-    """What routes need of whichever runner is in use (embedded pool or Celery dispatch):
-    a nudge that new work is queued."""
+    """What routes need of whichever runner is in use: a nudge that new work is queued.
+
+    The runner is the embedded pool or the Celery dispatcher.
+    """
 
     def notify(self) -> None: ...
 

@@ -23,7 +23,9 @@ class HasUnitId(Protocol):
     """Anything with a unit ``id`` (a ``Unit`` row, say)."""
 
     @property
-    def id(self) -> int: ...
+    def id(self) -> int:
+        """The unit's database id."""
+        ...
 
 
 U = TypeVar("U", bound=HasUnitId)

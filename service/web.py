@@ -6,7 +6,7 @@ the signed-in user through ``deps.get_current_user`` and ``auth.scope_of``, exac
 as the API does, and reads through the same scoped store functions: a
 submission outside the user's scope renders the 404 page, as the API answers 404.
 Without a session a page redirects to ``/login``. The overview's district totals and
-the sources page read through ``service.aggregate`` with the same scope as the
+the sources page read through ``service.reports.aggregate`` with the same scope as the
 aggregation API (``service.routes.exports``): for admins and reviewers only.
 """
 
@@ -29,13 +29,16 @@ from sqlalchemy.orm import Session
 
 from ocr.errors import OcrError
 from ocr.layout import load_layout
-from service import aggregate, auth, export, i18n, store
-from service.aggregate import Level
+from service import auth, i18n, store
 from service.deps import SecretKeyDep, SessionDep, get_current_user
 from service.errors import NotFoundError
 from service.models import Campaign, Reading, Role, Submission, SubmissionStatus, Unit, User
+from service.reports import aggregate, export
+from service.reports.access import require_analyst
+from service.reports.aggregate import Level
+from service.reports.figures import totals_of
+from service.reports.sources import sources_of
 from service.review import OPEN_STATUSES
-from service.routes import exports as exports_api
 from service.scope import Scope
 
 HERE = Path(__file__).parent
@@ -340,16 +343,14 @@ def district_totals(
     except OcrError:
         return None
     names = export.group_names(facts)
-    frame = export.totals(facts, layout, by=Level.DISTRICT.value)
     figures: dict[tuple[str, str], dict[str, Figure]] = {}
-    for (group, row_key, field), t in frame.iterrows():
-        n_reported = int(t["n_reported"])
-        figures.setdefault((row_key, field), {})[group] = Figure(
-            total=int(t["total"]) if n_reported else None,
-            n_reported=n_reported,
-            n_expected=int(t["n_expected"]),
-            includes_unreviewed=bool(t["includes_unreviewed"]),
-            sources_url=sources_path(campaign.id, group, row_key, field, include_unreviewed),
+    for t in totals_of(facts, layout, by=Level.DISTRICT.value):
+        figures.setdefault((t.row_key, t.field), {})[t.group] = Figure(
+            total=t.total,
+            n_reported=t.n_reported,
+            n_expected=t.n_expected,
+            includes_unreviewed=t.includes_unreviewed,
+            sources_url=sources_path(campaign.id, t.group, t.row_key, t.field, include_unreviewed),
         )
     groups = sorted({u.district_code for u in facts.units})
     whole = _whole_unit(session, viewer, facts)
@@ -399,8 +400,10 @@ def _sum(figures: list[Figure], sources_url: str | None) -> Figure:
 
 
 def _whole_unit(session: Session, viewer: Viewer, facts: aggregate.Facts) -> Unit | None:
-    """The unit whose subtree is all the viewer sees of the campaign, if there is one:
-    a reviewer's own unit, else the only province (or the only district) of the units.
+    """The unit whose subtree is all the viewer sees of the campaign, if there is one.
+
+    That is a reviewer's own unit, else the only province (or the only district) of
+    the units.
     """
     if viewer.user.role == Role.REVIEWER:
         return viewer.user.unit
@@ -469,15 +472,14 @@ def sources_page(
 ) -> HTMLResponse:
     """What is behind one figure, with exactly the API's answer (403 uploader, 404 scope)."""
     try:
-        user = exports_api.require_analyst(viewer.user)
-        sources = exports_api.aggregate_sources(
+        require_analyst(viewer.user)
+        sources = sources_of(
+            session,
             campaign_id,
             unit_code,
             row_key,
             field,
-            user,
-            session,
-            viewer.scope,
+            scope=viewer.scope,
             include_unreviewed=include_unreviewed,
         )
     except auth.ForbiddenError:

@@ -1,11 +1,11 @@
-"""Database operations on units, campaigns, submissions, readings and jobs.
+r"""Database operations on units, campaigns, submissions, readings and jobs.
 
 The job functions here are the whole job protocol, whichever runner executes jobs
 (the embedded process pool now, Celery workers later)::
 
     queued --claim_job--> running --persist_extraction--> done
-       ^                     |  \\--record_failure (input error, attempts used up)--> failed
-       |                     |   \\-renew_lease (while running)
+       ^                     |  \--record_failure (input error, attempts used up)--> failed
+       |                     |   \-renew_lease (while running)
        +--record_failure-----+ (retryable: engine error, crash, worker lost; with backoff)
        +--requeue_expired_jobs-- running whose lease ran out (the worker died)
     failed --retry_job--> queued
@@ -44,6 +44,8 @@ from service.store.audit import add_event
 
 @dataclass(frozen=True)
 class ClaimedJob:
+    """A job claimed by a runner: the attempt every write of it must name."""
+
     job_id: int
     submission_id: int
     attempt: int
@@ -63,6 +65,7 @@ class PageInfo:
 
 
 def get_job(session: Session, job_id: int, *, scope: Scope = EVERYTHING) -> Job:
+    """The job ``job_id`` if its submission is in ``scope``, else 404."""
     job = session.get(Job, job_id)
     if job is None or not scope.allows(job.submission.unit_id):
         raise NotFoundError(f"No job {job_id}.")

@@ -167,6 +167,7 @@ def list_submissions(
     offset: int,
     scope: Scope = EVERYTHING,
 ) -> tuple[Sequence[Submission], int]:
+    """A page of submissions in ``scope``, in the order they came, with the total count."""
     conditions: list[ColumnElement[bool]] = [scope.clause(Submission.unit_id)]
     if campaign_id is not None:
         conditions.append(Submission.campaign_id == campaign_id)
@@ -182,6 +183,7 @@ def list_submissions(
 
 
 def list_readings(session: Session, submission_id: int) -> Sequence[Reading]:
+    """The submission's readings in the form's order."""
     return session.scalars(
         select(Reading).where(Reading.submission_id == submission_id).order_by(Reading.position)
     ).all()

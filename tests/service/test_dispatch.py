@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import store
-from service.celery_app import create_celery_app
 from service.db import create_db_engine, make_session_factory, upgrade_database
-from service.dispatch import Dispatcher
+from service.jobs.celery_app import create_celery_app
+from service.jobs.dispatch import Dispatcher
 from service.models import Job
 from service.settings import Settings
 from tests.service.conftest import make_settings, open_campaign, queue_submission

@@ -32,8 +32,8 @@ from ocr.layout import load_layout
 from service import store
 from service.app import create_app
 from service.cli import main
-from service.export import CSV_COLUMNS
 from service.models import Reading, Role, SubmissionStatus
+from service.reports.export import CSV_COLUMNS
 from service.settings import get_settings
 from tests.service.conftest import add_user, bearer_token, make_settings
 

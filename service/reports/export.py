@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ocr.layout import Layout, Row
-from service.aggregate import Facts, UnitInfo
+from service.reports.aggregate import Facts, UnitInfo
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 TITLE_NOTE = "(Kèm theo Báo cáo kết quả tổ chức Tuần lễ)"
@@ -133,6 +133,7 @@ def _code_group(facts: Facts, group_of: dict[int, str]) -> dict[str, str]:
 
 
 def group_names(facts: Facts) -> dict[str, str]:
+    """Names of the districts and provinces of ``facts``, by code."""
     names = {u.district_code: u.district_name for u in facts.units}
     names |= {u.province_code: u.province_name for u in facts.units}
     if facts.target is not None:

@@ -61,6 +61,7 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the dispatch thread."""
         self._thread = threading.Thread(target=self._loop, name="formscan-dispatch", daemon=True)
         self._thread.start()
 
@@ -69,6 +70,7 @@ class Dispatcher:
         self._wake.set()
 
     def stop(self) -> None:
+        """Stop dispatching; queued jobs stay queued for the next dispatcher."""
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:

@@ -70,7 +70,9 @@ class FormReader(Protocol):
         layout: Layout,
         *,
         on_page_read: Callable[[int], None],
-    ) -> Extraction: ...
+    ) -> Extraction:
+        """Read ``pages`` with ``layout``; tell ``on_page_read`` as pages are done."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What goes into a campaign's totals: units, their latest submissions, readings, completeness.
 
 This module reads the database and returns plain values (``Facts``); the arithmetic on
-them (pandas) and the file formats live in ``service.export``. The rules:
+them (pandas) and the file formats live in ``service.reports.export``. The rules:
 
 - **Whose data.** The campaign's expected units (every unit that submitted when the
   campaign expects none) below the report's target unit and inside the user's scope.
@@ -39,12 +39,16 @@ PROVINCE_KIND = "province"
 
 
 class Level(StrEnum):
+    """The groups totals are made by: districts or provinces."""
+
     DISTRICT = "district"
     PROVINCE = "province"
 
 
 @dataclass(frozen=True)
 class UnitInfo:
+    """A unit with its district and province, as reports group it."""
+
     id: int
     code: str
     name: str
@@ -57,6 +61,8 @@ class UnitInfo:
 
 @dataclass(frozen=True)
 class SubmissionInfo:
+    """What reports need of a unit's latest submission."""
+
     id: int
     unit_id: int
     version: int
@@ -66,6 +72,8 @@ class SubmissionInfo:
 
 @dataclass(frozen=True)
 class ReadingInfo:
+    """What reports need of one reading of an included submission."""
+
     id: int
     submission_id: int
     unit_id: int
@@ -93,6 +101,7 @@ class Facts:
     include_unreviewed: bool
 
     def is_included(self, submission: SubmissionInfo) -> bool:
+        """Whether ``submission`` counts in the totals (clean, or under review on request)."""
         allowed = {SubmissionStatus.CLEAN.value}
         if self.include_unreviewed:
             allowed.add(SubmissionStatus.NEEDS_REVIEW.value)
@@ -105,6 +114,7 @@ def deadline_end(deadline: date) -> datetime:
 
 
 def is_late(first_at: datetime, deadline: date | None) -> bool:
+    """Whether a first submission at ``first_at`` came after the deadline's day ended."""
     return deadline is not None and first_at >= deadline_end(deadline)
 
 
@@ -248,9 +258,11 @@ def resolve_target(
     home_unit_id: int | None,
     scope: Scope,
 ) -> Unit:
-    """The unit a report is about: ``unit_code``, else the user's own unit, else the
-    campaign's only province. Outside ``scope`` it does not exist (404); it must be of
-    the ``level``'s kind (422 otherwise).
+    """The unit a report is about.
+
+    It is ``unit_code``, else the user's own unit, else the campaign's only province.
+    Outside ``scope`` it does not exist (404); it must be of the ``level``'s kind (422
+    otherwise).
     """
     if unit_code is not None:
         unit = store.get_unit_by_code(session, unit_code)

@@ -30,15 +30,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import store
 from service.errors import StaleAttemptError
-from service.jobs import DEFAULT_READER, FormReader, run_job
+from service.jobs.lease import renew_all, renewal_interval_s
+from service.jobs.process import configure_worker_process
+from service.jobs.run import DEFAULT_READER, FormReader, run_job
 from service.settings import Settings
-from service.worker import configure_worker_process
 
 log = logging.getLogger(__name__)
-
-# Leases are renewed this many times per lease period, so one missed renewal (a slow
-# database, a busy thread) does not let a healthy attempt's lease run out.
-RENEWALS_PER_LEASE = 3
 
 
 @dataclass
@@ -70,6 +67,7 @@ class EmbeddedRunner:
         self._last_renewal = 0.0
 
     def start(self) -> None:
+        """Re-queue attempts whose leases ran out, then start the pool and the loop."""
         with self.sessions.begin() as session:
             count = store.requeue_expired_jobs(session)
         if count:
@@ -192,17 +190,11 @@ class EmbeddedRunner:
 
     def _renew_leases(self) -> None:
         now = time.monotonic()
-        if now - self._last_renewal < self.settings.lease_seconds / RENEWALS_PER_LEASE:
+        if now - self._last_renewal < renewal_interval_s(self.settings.lease_seconds):
             return
         self._last_renewal = now
-        for item in self._in_flight.values():
-            with self.sessions.begin() as session:
-                store.renew_lease(
-                    session,
-                    job_id=item.claim.job_id,
-                    attempt=item.claim.attempt,
-                    lease_seconds=self.settings.lease_seconds,
-                )
+        claims = [item.claim for item in self._in_flight.values()]
+        renew_all(self.sessions, claims, lease_seconds=self.settings.lease_seconds)
 
 
 def _broken_future() -> Future[str]:
