@@ -426,7 +426,7 @@ def _xlsx_unit_lines(path: Path) -> list[tuple[int, dict[str, str | None]]]:
         rows = book.worksheets[0].iter_rows(values_only=True)
         header = [_cell_text(v).strip().lower() for v in next(rows, ())]
         _missing_columns(path, header, "invalid_xlsx", "first row")
-        lines = []
+        lines: list[tuple[int, dict[str, str | None]]] = []
         for number, values in enumerate(rows, start=2):
             texts = [_cell_text(v) for v in values]
             if any(t.strip() for t in texts):
@@ -455,7 +455,7 @@ def _unit_row(line: dict[str, str | None], number: int, *, code: str = "invalid_
 
     values = {k: (line.get(k) or "").strip() for k in UNIT_COLUMNS}
     try:
-        body = UnitCreate(**{**values, "parent_code": values["parent_code"] or None})
+        body = UnitCreate.model_validate({**values, "parent_code": values["parent_code"] or None})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))

@@ -401,9 +401,7 @@ def queue_priority(entry: QueueEntry) -> tuple[int, bool, int, datetime, int, in
     )
 
 
-def _queue_query(
-    session: Session, filters: QueueFilter
-) -> Select[tuple[Reading, Submission, Unit]]:
+def _queue_query(session: Session, filters: QueueFilter) -> Select[Reading, Submission, Unit]:
     newer = aliased(Submission)
     conditions: list[ColumnElement[bool]] = [
         Submission.status == SubmissionStatus.NEEDS_REVIEW,

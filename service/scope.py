@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.orm import QueryableAttribute
 
 
 class HasUnitId(Protocol):
@@ -46,7 +47,7 @@ class Scope:
         """Whether the unit ``unit_id`` is in scope."""
         return self.unit_ids is None or unit_id in self.unit_ids
 
-    def clause(self, column: ColumnElement[int]) -> ColumnElement[bool]:
+    def clause(self, column: ColumnElement[int] | QueryableAttribute[int]) -> ColumnElement[bool]:
         """A SQL condition: ``column`` (a unit id) is in scope."""
         if self.unit_ids is None:
             return true()

@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Row, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import store
+from service.db import rows_changed
 from service.models import Job, JobState, utc_now
 from service.settings import Settings
 
@@ -126,7 +127,8 @@ class Dispatcher:
         job is sent again (a duplicate the claim refuses), never lost.
         """
         with self.sessions.begin() as session:
-            taken = session.execute(
+            taken = rows_changed(
+                session,
                 update(Job)
                 .where(
                     Job.id == job_id,
@@ -134,9 +136,9 @@ class Dispatcher:
                     or_(_not_sent(), _sent_before(resend_before)),
                 )
                 .values(dispatched_attempt=attempt, dispatched_at=now)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            if taken.rowcount != 1:
+            if taken != 1:
                 return False
             self.app.send_task(PROCESS_TASK, args=[submission_id], queue=self.settings.celery_queue)
         log.info("submission %d: sent to the workers (attempt %d)", submission_id, attempt)
@@ -144,7 +146,7 @@ class Dispatcher:
 
     def _lost_messages(
         self, session: Session, due: ColumnElement[bool], resend_before: datetime
-    ) -> Sequence[Row[tuple[int, int, int]]]:
+    ) -> Sequence[Row[int, int, int]]:
         """Queued jobs whose message the broker no longer holds: send them again.
 
         A Redis that restarts without persistence (or is flushed) forgets its queue,

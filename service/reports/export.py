@@ -270,7 +270,7 @@ SUMMARY_WIDTHS = (6, 52, 13, 12, 14, 16)
 
 def _new_book() -> Workbook:
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)
     return book
 
 

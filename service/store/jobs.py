@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ocr.types import Extraction
+from service.db import rows_changed
 from service.errors import ConflictError, NotFoundError, StaleAttemptError
 from service.models import (
     Job,
@@ -108,7 +109,8 @@ def claim_job(
     if row is None:
         return None
     job_id, claimed_submission, seen_attempt, seen_state, seen_worker = row
-    claimed = session.execute(
+    claimed = rows_changed(
+        session,
         update(Job)
         .where(Job.id == job_id, Job.attempt == seen_attempt, claimable(now))
         .values(
@@ -119,9 +121,9 @@ def claim_job(
             started_at=now,
             updated_at=now,
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if claimed.rowcount != 1:
+    if claimed != 1:
         return None  # another runner got there first
     session.execute(
         update(Submission)
@@ -174,7 +176,8 @@ def requeue_expired_jobs(session: Session, *, now: datetime | None = None) -> in
     anything the old worker might still write.
     """
     now = now or utc_now()
-    result = session.execute(
+    result = rows_changed(
+        session,
         update(Job)
         .where(
             Job.state == JobState.RUNNING,
@@ -182,9 +185,9 @@ def requeue_expired_jobs(session: Session, *, now: datetime | None = None) -> in
             Job.attempt < Job.attempt_limit,
         )
         .values(state=JobState.QUEUED, claimed_by=None, lease_until=None, updated_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return int(result.rowcount)
+    return result
 
 
 def renew_lease(
@@ -197,18 +200,20 @@ def renew_lease(
 ) -> bool:
     """Extend a running attempt's lease; False when the attempt is no longer current."""
     now = now or utc_now()
-    result = session.execute(
+    result = rows_changed(
+        session,
         update(Job)
         .where(Job.id == job_id, Job.attempt == attempt, Job.state == JobState.RUNNING)
         .values(lease_until=now + timedelta(seconds=lease_seconds), updated_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return bool(result.rowcount == 1)
+    return result == 1
 
 
 def _fence(session: Session, *, submission_id: int, attempt: int, now: datetime) -> Job:
     """Lock the job row for this attempt, or refuse: a newer attempt owns the job."""
-    result = session.execute(
+    result = rows_changed(
+        session,
         update(Job)
         .where(
             Job.submission_id == submission_id,
@@ -216,9 +221,9 @@ def _fence(session: Session, *, submission_id: int, attempt: int, now: datetime)
             Job.state == JobState.RUNNING,
         )
         .values(updated_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if result.rowcount != 1:
+    if result != 1:
         raise StaleAttemptError(
             f"Attempt {attempt} of the job of submission {submission_id} is no longer current."
         )
