@@ -16,6 +16,7 @@ from service.deps import ScopeDep, SessionDep, StoreDep
 from service.errors import NotFoundError, problem_responses
 from service.images import crop_png, overlay_png
 from service.models import Page
+from service.store.readings import ocr_reading_of
 
 router = APIRouter(prefix="/api", tags=["images"])
 
@@ -52,7 +53,7 @@ def page_image(
     data = _page_png(page, blobs)
     if overlay:
         readings = [
-            review.to_ocr_reading(r)
+            ocr_reading_of(r)
             for r in store.list_readings(session, submission_id)
             if r.page_index == page.page_index
         ]

@@ -41,6 +41,7 @@ from service.models import (
 )
 from service.scope import EVERYTHING, Scope
 from service.store.audit import add_event
+from service.store.readings import row_of
 
 
 @dataclass(frozen=True)
@@ -276,20 +277,7 @@ def persist_extraction(
     session.execute(delete(Page).where(Page.submission_id == submission_id))
     session.add_all(Page(submission_id=submission_id, **vars(p)) for p in pages)
     session.add_all(
-        Reading(
-            submission_id=submission_id,
-            position=i,
-            row_key=r.row_key,
-            field=r.field,
-            value=r.value,
-            text=r.text,
-            confidence=r.confidence,
-            status=str(r.status),
-            reasons=list(r.reasons),
-            page_index=r.page_index,
-            box=None if r.box is None else r.box.as_list(),
-            column_key=r.column_key,
-        )
+        row_of(r, submission_id=submission_id, position=i)
         for i, r in enumerate(extraction.readings)
     )
     flagged = sum(1 for r in extraction.readings if r.flagged)
