@@ -469,33 +469,20 @@ def _run_export(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> str:
     """Everything is in scope: the command line is the operator's (like an admin)."""
-    from ocr.layout import load_layout
-    from service import store
     from service.reports import aggregate, export
-    from service.scope import Scope
+    from service.scope import EVERYTHING
 
-    scope = Scope(None)
     with _migrated_session() as session:
-        campaign = store.get_campaign(session, args.campaign)
-        target = aggregate.resolve_target(
+        facts = aggregate.report_facts(
             session,
-            campaign,
+            args.campaign,
+            scope=EVERYTHING,
             level=aggregate.Level(args.level),
             unit_code=args.unit,
             home_unit_id=None,
-            scope=scope,
-        )
-        facts = aggregate.collect(
-            session,
-            campaign.id,
-            scope=scope,
-            target=target,
             include_unreviewed=args.include_unreviewed,
         )
-    if args.format == "csv":
-        body = export.to_csv(facts)
-    else:
-        body = export.to_xlsx(facts, load_layout(facts.layout_id))
+    body = export.export_file(facts, file_format=args.format)
     args.out.write_bytes(body)
     return json.dumps({"out": str(args.out), "bytes": len(body), "units": len(facts.units)})
 
@@ -540,7 +527,7 @@ def _read_password(*, is_stdin: bool) -> str:
 
 
 def _add_campaign(args: argparse.Namespace) -> str:
-    from service import store
+    from service import campaigns
     from service.schemas import CampaignCreate, CampaignPublic
 
     body = CampaignCreate(
@@ -551,14 +538,7 @@ def _add_campaign(args: argparse.Namespace) -> str:
         expected_unit_codes=args.unit,
     )
     with _migrated_session() as session:
-        campaign = store.create_campaign(
-            session,
-            name=body.name,
-            layout_id=body.layout_id,
-            year=body.year,
-            deadline=body.deadline,
-            expected_unit_codes=body.expected_unit_codes,
-        )
+        campaign = campaigns.create_campaign(session, body)
         session.commit()
         return CampaignPublic.of(campaign).model_dump_json()
 

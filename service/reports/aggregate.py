@@ -369,3 +369,32 @@ def readings_of(
         )
         for r, unit_id in rows
     }
+
+
+def report_facts(
+    session: Session,
+    campaign_id: int,
+    *,
+    scope: Scope,
+    level: Level,
+    unit_code: str | None,
+    home_unit_id: int | None,
+    include_unreviewed: bool,
+) -> Facts:
+    """The facts of a report about ``unit_code`` (see ``resolve_target``) at ``level``.
+
+    The exports of the API and of ``formscan export`` both start here; ``home_unit_id``
+    is a reviewer's own unit, the default target (None for an admin or the CLI).
+    """
+    campaign = store.get_campaign(session, campaign_id)
+    target = resolve_target(
+        session,
+        campaign,
+        level=level,
+        unit_code=unit_code,
+        home_unit_id=home_unit_id,
+        scope=scope,
+    )
+    return collect(
+        session, campaign.id, scope=scope, target=target, include_unreviewed=include_unreviewed
+    )

@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ocr.layout import Layout, Row
+from ocr.layout import Layout, Row, load_layout
 from service.reports.aggregate import Facts, UnitInfo
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -216,6 +216,13 @@ def missing_units(facts: Facts) -> list[tuple[UnitInfo, str]]:
         elif not facts.is_included(submission):
             result.append((unit, why.get(submission.status, submission.status)))
     return result
+
+
+def export_file(facts: Facts, *, file_format: str) -> bytes:
+    """The report as a file: ``csv`` (long format) or ``xlsx`` (the official table)."""
+    if file_format == "csv":
+        return to_csv(facts)
+    return to_xlsx(facts, load_layout(facts.layout_id))
 
 
 # --- charts ---------------------------------------------------------------------------

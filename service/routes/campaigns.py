@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service import store
+from service import campaigns, store
 from service.deps import AdminDep, ScopeDep, SessionDep
 from service.errors import problem_responses
 from service.schemas import CampaignCreate, CampaignPublic
@@ -16,14 +16,7 @@ router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 def create_campaign(
     body: CampaignCreate, _admin: AdminDep, session: SessionDep, response: Response
 ) -> CampaignPublic:
-    campaign = store.create_campaign(
-        session,
-        name=body.name,
-        layout_id=body.layout_id,
-        year=body.year,
-        deadline=body.deadline,
-        expected_unit_codes=body.expected_unit_codes,
-    )
+    campaign = campaigns.create_campaign(session, body)
     session.commit()
     response.headers["Location"] = f"/api/campaigns/{campaign.id}"
     return CampaignPublic.of(campaign)

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from ocr.layout import load_layout
-from service import store
 from service.deps import CurrentUserDep, ScopeDep, SessionDep
 from service.errors import problem_responses
 from service.models import Role, User
@@ -198,17 +197,14 @@ def _export_facts(
     unit: str | None,
     include_unreviewed: bool,
 ) -> aggregate.Facts:
-    campaign = store.get_campaign(session, campaign_id)
-    target = aggregate.resolve_target(
+    return aggregate.report_facts(
         session,
-        campaign,
+        campaign_id,
+        scope=scope,
         level=level,
         unit_code=unit,
         home_unit_id=user.unit_id if user.role == Role.REVIEWER else None,
-        scope=scope,
-    )
-    return aggregate.collect(
-        session, campaign_id, scope=scope, target=target, include_unreviewed=include_unreviewed
+        include_unreviewed=include_unreviewed,
     )
 
 
@@ -244,7 +240,7 @@ def export_xlsx(
         unit=unit,
         include_unreviewed=include_unreviewed,
     )
-    body = export.to_xlsx(facts, load_layout(facts.layout_id))
+    body = export.export_file(facts, file_format="xlsx")
     return Response(body, media_type=XLSX, headers=_attachment(campaign_id, facts, "xlsx"))
 
 
@@ -269,5 +265,7 @@ def export_csv(
         include_unreviewed=include_unreviewed,
     )
     return Response(
-        export.to_csv(facts), media_type=CSV, headers=_attachment(campaign_id, facts, "csv")
+        export.export_file(facts, file_format="csv"),
+        media_type=CSV,
+        headers=_attachment(campaign_id, facts, "csv"),
     )
