@@ -7,7 +7,7 @@ Contract (what a runner may rely on):
    duplicate execution writes nothing (``StaleAttemptError`` is logged and swallowed).
 2. Steps: load the originals from the blob store -> ``ocr.load.load_document`` ->
    record the page count -> ``ocr.pipeline.extract`` -> store the cleaned page images
-   (``service.images``) -> replace the submission's pages
+   (``service.page_images``) -> replace the submission's pages
    and readings, mark the job done and set the submission's status (``needs_review``
    if any reading is flagged, else ``clean``), in one transaction.
 3. ``InputError`` and ``LayoutError`` (the file or the campaign's layout) fail the job
@@ -45,8 +45,8 @@ from ocr.types import Page as OcrPage
 from service import store
 from service.db import make_session_factory, shared_engine
 from service.errors import StaleAttemptError
-from service.images import store_page_images
 from service.models import Submission
+from service.page_images import store_page_images
 from service.settings import Settings, get_settings
 from service.storage import BlobStore, open_blob_store
 

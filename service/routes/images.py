@@ -14,8 +14,8 @@ from ocr.types import Box
 from service import review, store
 from service.deps import ScopeDep, SessionDep, StoreDep
 from service.errors import NotFoundError, problem_responses
-from service.images import crop_png, overlay_png
 from service.models import Page
+from service.page_images import crop_png, overlay_png
 from service.store.readings import ocr_reading_of
 
 router = APIRouter(prefix="/api", tags=["images"])

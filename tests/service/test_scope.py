@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import store
 from service.app import create_app
-from service.images import encode_png
 from service.models import Job, JobState, Page, Reading, Role, Submission, SubmissionStatus
+from service.page_images import encode_png
 from tests.service.conftest import (
     TEST_PASSWORD,
     _postgres_schema_url,
