@@ -14,6 +14,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "accuracy": ("bench.accuracy", "main", "accuracy, review load and speed on samples with truth"),
     "calibrate": ("bench.calibrate", "main", "fit confidence to measured accuracy on samples"),
     "samples": ("bench.samples", "main", "generate sample scans with their ground truth"),
+    "throughput": (
+        "bench.scale",
+        "throughput_main",
+        "pages per minute of Celery workers by process count (PostgreSQL, Redis)",
+    ),
+    "load": (
+        "bench.scale",
+        "load_main",
+        "many concurrent uploads against a live API; proves nothing is lost",
+    ),
 }
 
 

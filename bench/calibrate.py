@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bench.accuracy import Case, load_cases
 from ocr.confidence import CALIBRATION_FILE, Evidence, probability, write_calibration
 from ocr.errors import OcrError
 from ocr.files import read_input_files
@@ -26,8 +27,6 @@ from ocr.load import load_document
 from ocr.pipeline import EXPLANATORY_REASONS, extract
 from ocr.reasons import Reason
 from ocr.types import Reading
-
-from bench.accuracy import Case, load_cases
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 

@@ -65,13 +65,14 @@ from typing import Any, TypeVar
 
 import cv2
 import numpy as np
-from ocr.layout import Layout, Row, load_layout
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
+
+from ocr.layout import Layout, Row, load_layout
 
 T = TypeVar("T")
 

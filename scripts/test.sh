@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run formscan's whole test suite (lint + tests) after making sure it is set up.
+# Run formscan's whole test suite (lint, types, tests) after making sure it is set up.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k grid`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 FORMSCAN_EXTRAS=dev FORMSCAN_APT_EXTRA="chromium ${FORMSCAN_APT_EXTRA:-}" bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

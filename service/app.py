@@ -4,7 +4,7 @@ At start-up (the lifespan) the blob store is opened and checked (``service.stora
 a misconfigured one stops the start-up), the database is migrated to the latest
 revision and the embedded runner starts (unless ``FORMSCAN_IS_RUNNER_ENABLED=false``,
 when another runner executes the jobs); at shutdown the runner lets running attempts
-finish. With ``FORMSCAN_BROKER_URL`` set, a dispatcher (``service.dispatch``) hands
+finish. With ``FORMSCAN_BROKER_URL`` set, a dispatcher (``service.jobs.dispatch``) hands
 the jobs to Celery workers (``formscan worker``) instead of the embedded runner.
 Every ``/api`` route needs a signed-in user (``service.auth``) except signing in.
 """
@@ -23,6 +23,8 @@ from service import web
 from service.auth import count_users, load_secret_key
 from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from service.jobs.embedded import EmbeddedRunner
+from service.jobs.run import DEFAULT_READER, FormReader
 from service.routes import (
     campaigns,
     exports,
@@ -36,7 +38,6 @@ from service.routes import (
     tokens,
     units,
 )
-from service.runner import EmbeddedRunner
 from service.settings import Settings, get_settings
 from service.storage import open_blob_store
 
@@ -48,7 +49,8 @@ FIRST_ADMIN_HINT = (
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, reader: FormReader = DEFAULT_READER) -> FastAPI:
+    """The service's ASGI app; ``reader`` is what the embedded runner reads forms with."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -66,14 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 log.warning("no accounts yet: %s", FIRST_ADMIN_HINT)
         app.state.runner = None
         if settings.broker_url:
-            from service.celery_app import create_celery_app
-            from service.dispatch import Dispatcher
+            from service.jobs.celery_app import create_celery_app
+            from service.jobs.dispatch import Dispatcher
 
             celery = create_celery_app(settings)
             app.state.runner = Dispatcher(settings, app.state.sessions, celery)
             app.state.runner.start()
         elif settings.is_runner_enabled:
-            app.state.runner = EmbeddedRunner(settings, app.state.sessions)
+            app.state.runner = EmbeddedRunner(settings, app.state.sessions, reader=reader)
             app.state.runner.start()
         try:
             yield

@@ -28,18 +28,18 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from pwdlib import PasswordHash
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.errors import ConflictError, InvalidRequestError, ServiceError
 from service.models import ApiToken, Role, Unit, User, UserSession, utc_now
+from service.scope import Scope
 from service.settings import Settings
+from service.store import subtree_ids
 
 log = logging.getLogger(__name__)
 
@@ -321,31 +321,6 @@ def user_of_api_token(session: Session, secret: str) -> User | None:
 # --- scope ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The units a user may see and act on; ``unit_ids`` None means every unit."""
-
-    unit_ids: frozenset[int] | None
-
-    @property
-    def is_everything(self) -> bool:
-        return self.unit_ids is None
-
-    def allows(self, unit_id: int) -> bool:
-        return self.unit_ids is None or unit_id in self.unit_ids
-
-    def clause(self, column: ColumnElement[int]) -> ColumnElement[bool]:
-        """A SQL condition: ``column`` (a unit id) is in scope."""
-        if self.unit_ids is None:
-            return true()
-        if not self.unit_ids:
-            return false()
-        return column.in_(sorted(self.unit_ids))
-
-    def units_in(self, units: Iterable[Unit]) -> list[Unit]:
-        return [u for u in units if self.allows(u.id)]
-
-
 def scope_of(session: Session, user: User) -> Scope:
     if user.role == Role.ADMIN:
         return Scope(None)
@@ -354,21 +329,3 @@ def scope_of(session: Session, user: User) -> Scope:
     if user.role == Role.UPLOADER:
         return Scope(frozenset({user.unit_id}))
     return Scope(frozenset(subtree_ids(session, user.unit_id)))
-
-
-def subtree_ids(session: Session, root_id: int) -> list[int]:
-    """``root_id`` and every unit below it.
-
-    Walks the parent links in Python: a province's tree is a few thousand rows, and
-    this works the same on SQLite and PostgreSQL without recursive SQL.
-    """
-    children: dict[int, list[int]] = {}
-    for uid, parent_id in session.execute(select(Unit.id, Unit.parent_id)).all():
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(uid)
-    found, stack = [], [root_id]
-    while stack:
-        uid = stack.pop()
-        found.append(uid)
-        stack.extend(children.get(uid, ()))
-    return found

@@ -7,7 +7,7 @@ Schema of the layout format, from which ``layouts/schema.json`` is generated.
 ``formscan serve [--host H] [--port P]`` runs the web service (migrations applied, the
 embedded job runner started; see ``service.settings`` for the ``FORMSCAN_*``
 variables). ``formscan worker [--concurrency N]`` runs a Celery worker reading jobs
-from ``FORMSCAN_BROKER_URL`` (see ``service.celery_app``). ``formscan unit add CODE
+from ``FORMSCAN_BROKER_URL`` (see ``service.jobs.celery_app``). ``formscan unit add CODE
 NAME --kind K [--parent CODE]`` and ``formscan campaign add NAME --year Y [--layout ID]
 [--deadline DATE] [--unit CODE ...]`` register
 units and campaigns in the service's database; ``formscan unit import FILE.csv|.xlsx``
@@ -17,7 +17,7 @@ add USERNAME --role R [--unit CODE] [--password-stdin]`` creates an account (the
 password is asked for, or read from standard input; never an argument).
 ``formscan export --campaign ID --level province|district [--unit CODE] --format
 xlsx|csv --out FILE [--include-unreviewed]`` writes a campaign's official summary table
-(XLSX) or its values in long format (CSV); see ``service.export``.
+(XLSX) or its values in long format (CSV); see ``service.reports.export``.
 Exit status: 0 when the document was processed (even with flagged fields), 2 for a
 usage error, 3 for a document that cannot be read (the message names the problem
 and the fix), 4 for a broken installation or layout.
@@ -26,14 +26,12 @@ and the fix), 4 for a broken installation or layout.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,29 +40,36 @@ from ocr.errors import InputError, OcrError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from service.repository import UnitRow
     from service.settings import Settings
+    from service.store import UnitRow
 
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_ENGINE = 4
-# Where the scale benchmarks find PostgreSQL and Redis unless told (the CI machine's).
-SCALE_BENCH_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-SCALE_BENCH_BROKER_URL = "redis://127.0.0.1:6379/0"
+# Maintainers' tools that were commands of this program; they now live in ``bench/``
+# (not installed with the product), so an old habit gets a pointer, not a usage error.
+MOVED_COMMANDS = {
+    "bench": "accuracy",
+    "calibrate": "calibrate",
+    "bench-throughput": "throughput",
+    "bench-load": "load",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in MOVED_COMMANDS:
+        command = MOVED_COMMANDS[arguments[0]]
+        _fail(f"moved: run `python -m bench {command} …` from a source checkout")
+        return EXIT_USAGE
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args))
     except _settings_error() as exc:
         _fail(_settings_problem(exc))
         return EXIT_ENGINE
-    except _BenchFailedError as exc:
-        _fail(f"bench_failed: {exc}")
-        return 1
     except InputError as exc:
         _fail(f"{exc.code}: {exc.message} Fix: {exc.fix}")
         return EXIT_INPUT
@@ -129,24 +134,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     ext.set_defaults(run=_run_extract)
 
-    bench = sub.add_parser("bench", help="measure accuracy and speed on samples with truth")
-    bench.add_argument("directory", type=Path, metavar="DIR")
-    bench.add_argument("--layout", default=None, help="only cases of this layout")
-    bench.add_argument("--peer", choices=["img2table"], help="also run a peer on the same pages")
-    bench.add_argument("--limit", type=int, default=None, help="at most this many cases")
-    bench.add_argument("--json", type=Path, metavar="OUT", help="write per-case results here")
-    bench.set_defaults(run=_run_bench)
-
-    calibrate = sub.add_parser(
-        "calibrate", help="fit confidence to measured accuracy on samples with ground truth"
-    )
-    calibrate.add_argument("directory", type=Path, metavar="DIR")
-    calibrate.add_argument("--limit", type=int, default=None, help="at most this many cases")
-    calibrate.add_argument(
-        "--dry-run", action="store_true", help="print the threshold table, write nothing"
-    )
-    calibrate.set_defaults(run=_run_calibrate)
-
     layouts = sub.add_parser("layouts", help="list the available layouts")
     layouts.add_argument(
         "--schema",
@@ -155,7 +142,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     layouts.set_defaults(run=_run_layouts)
     _add_service_commands(sub)
-    _add_scale_bench_commands(sub)
     return parser
 
 
@@ -259,129 +245,6 @@ def layout_schema_text(schema: dict[str, object]) -> str:
     return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
 
 
-def _add_scale_bench_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    throughput = sub.add_parser(
-        "bench-throughput",
-        help="pages per minute of the Celery workers with 1, 2, ... processes (PostgreSQL, Redis)",
-    )
-    throughput.add_argument(
-        "--processes", type=int, nargs="+", default=[1, 2], help="worker process counts (1 2)"
-    )
-    throughput.add_argument(
-        "--copies", type=int, default=3, help="numbered copies of every document in the batch"
-    )
-    throughput.add_argument("--rounds", type=int, default=1, help="repeat every count (median)")
-    throughput.set_defaults(run=_run_bench_throughput)
-    load = sub.add_parser(
-        "bench-load", help="many concurrent uploads against a live API; proves nothing is lost"
-    )
-    load.add_argument("--uploads", type=int, default=200, help="uploads, one per unit (200)")
-    load.add_argument("--concurrency", type=int, default=200, help="uploads in flight (200)")
-    load.add_argument("--workers", type=int, default=2, help="OCR worker processes (2)")
-    load.add_argument(
-        "--embedded",
-        action="store_true",
-        help="the embedded default (SQLite, in-process runner) instead of Celery",
-    )
-    load.set_defaults(run=_run_bench_load)
-    for bench in (throughput, load):
-        bench.add_argument(
-            "directory",
-            type=Path,
-            nargs="?",
-            default=Path("samples/llw-summary-2022"),
-            metavar="DIR",
-            help="documents: *.truth.json with their files, or PDFs and images",
-        )
-        bench.add_argument(
-            "--database-url",
-            default=os.environ.get("FORMSCAN_DATABASE_URL") or SCALE_BENCH_DATABASE_URL,
-            help="PostgreSQL to create a scratch schema in (dropped afterwards)",
-        )
-        bench.add_argument(
-            "--broker-url",
-            default=os.environ.get("FORMSCAN_BROKER_URL") or SCALE_BENCH_BROKER_URL,
-            help="Redis for the Celery queues",
-        )
-        bench.add_argument(
-            "--work-dir", type=Path, default=None, help="keep data and logs here (default: temp)"
-        )
-
-
-def _scale_work_dir(args: argparse.Namespace) -> contextlib.AbstractContextManager[str]:
-    if args.work_dir is not None:
-        args.work_dir.mkdir(parents=True, exist_ok=True)
-        return contextlib.nullcontext(str(args.work_dir))
-    return tempfile.TemporaryDirectory(prefix="formscan-bench-")
-
-
-@contextlib.contextmanager
-def _scale_bench_errors() -> Iterator[None]:
-    """A missing service, sample or process start ends the benchmark with one line."""
-    try:
-        yield
-    except (RuntimeError, ValueError) as exc:
-        raise _BenchFailedError(str(exc)) from exc
-
-
-class _BenchFailedError(Exception):
-    """Reported by ``main`` as ``formscan: bench_failed: ...``, exit status 1."""
-
-
-def _progress(message: str) -> None:
-    sys.stderr.write(f"{message}\n")
-
-
-def _run_bench_throughput(args: argparse.Namespace) -> int:
-    from service.scalebench import format_throughput, run_throughput_bench
-
-    with _scale_work_dir(args) as work_dir, _scale_bench_errors():
-        runs = run_throughput_bench(
-            args.directory,
-            processes=args.processes,
-            copies=args.copies,
-            rounds=args.rounds,
-            database_url=args.database_url,
-            broker_url=args.broker_url,
-            work_dir=Path(work_dir),
-            progress=_progress,
-        )
-    sys.stdout.write(format_throughput(runs) + "\n")
-    return 0
-
-
-def _run_bench_load(args: argparse.Namespace) -> int:
-    from service.scalebench import format_load, run_load_bench
-
-    with _scale_work_dir(args) as work_dir, _scale_bench_errors():
-        run = run_load_bench(
-            args.directory,
-            uploads=args.uploads,
-            concurrency=args.concurrency,
-            workers=args.workers,
-            database_url="sqlite://" if args.embedded else args.database_url,
-            broker_url=None if args.embedded else args.broker_url,
-            work_dir=Path(work_dir),
-            progress=_progress,
-        )
-    sys.stdout.write(format_load(run) + "\n")
-    return 0 if run.is_lossless else 1
-
-
-def _run_bench(args: argparse.Namespace) -> int:
-    from bench.accuracy import run_bench
-
-    return run_bench(
-        args.directory, layout=args.layout, peer=args.peer, limit=args.limit, json_out=args.json
-    )
-
-
-def _run_calibrate(args: argparse.Namespace) -> int:
-    from bench.calibrate import run_calibration
-
-    return run_calibration(args.directory, limit=args.limit, write=not args.dry_run)
-
-
 def _run_layouts(args: argparse.Namespace) -> int:
     from ocr.layout import available_layouts, layout_json_schema, load_layout
 
@@ -433,7 +296,7 @@ def _run_worker(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if not _open_blob_store_or_fail(settings):
         return EXIT_ENGINE
-    from service.celery_app import app
+    from service.jobs.celery_app import app
 
     concurrency = args.concurrency or settings.workers
     argv = [
@@ -478,12 +341,12 @@ def _run_campaign_add(args: argparse.Namespace) -> int:
 
 
 def _add_unit(args: argparse.Namespace) -> str:
-    from service import repository
+    from service import store
     from service.schemas import UnitCreate, UnitPublic
 
     body = UnitCreate(code=args.code, name=args.name, kind=args.kind, parent_code=args.parent)
     with _migrated_session() as session:
-        unit = repository.create_unit(
+        unit = store.create_unit(
             session, code=body.code, name=body.name, kind=body.kind, parent_code=body.parent_code
         )
         session.commit()
@@ -504,7 +367,7 @@ UNIT_COLUMNS = ("code", "name", "kind", "parent_code")
 def _import_units(args: argparse.Namespace) -> str:
     import dataclasses
 
-    from service import repository
+    from service import store
 
     if args.file.suffix.lower() in {".xlsx", ".xlsm"}:
         lines, code = _xlsx_unit_lines(args.file), "invalid_xlsx"
@@ -512,7 +375,7 @@ def _import_units(args: argparse.Namespace) -> str:
         lines, code = _csv_unit_lines(args.file), "invalid_csv"
     rows = [_unit_row(line, number, code=code) for number, line in lines]
     with _migrated_session() as session:
-        counts = repository.import_units(session, rows)
+        counts = store.import_units(session, rows)
         session.commit()
     return json.dumps(dataclasses.asdict(counts))
 
@@ -563,7 +426,7 @@ def _xlsx_unit_lines(path: Path) -> list[tuple[int, dict[str, str | None]]]:
         rows = book.worksheets[0].iter_rows(values_only=True)
         header = [_cell_text(v).strip().lower() for v in next(rows, ())]
         _missing_columns(path, header, "invalid_xlsx", "first row")
-        lines = []
+        lines: list[tuple[int, dict[str, str | None]]] = []
         for number, values in enumerate(rows, start=2):
             texts = [_cell_text(v) for v in values]
             if any(t.strip() for t in texts):
@@ -586,18 +449,18 @@ def _cell_text(value: object) -> str:
 def _unit_row(line: dict[str, str | None], number: int, *, code: str = "invalid_csv") -> UnitRow:
     from pydantic import ValidationError
 
-    from service import repository
+    from service import store
     from service.errors import InvalidRequestError
     from service.schemas import UnitCreate
 
     values = {k: (line.get(k) or "").strip() for k in UNIT_COLUMNS}
     try:
-        body = UnitCreate(**{**values, "parent_code": values["parent_code"] or None})
+        body = UnitCreate.model_validate({**values, "parent_code": values["parent_code"] or None})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))
         raise InvalidRequestError(f"line {number}: {where}: {first['msg']}", code=code) from exc
-    return repository.UnitRow(body.code, body.name, body.kind, body.parent_code)
+    return store.UnitRow(body.code, body.name, body.kind, body.parent_code)
 
 
 def _run_export(args: argparse.Namespace) -> int:
@@ -606,32 +469,20 @@ def _run_export(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> str:
     """Everything is in scope: the command line is the operator's (like an admin)."""
-    from ocr.layout import load_layout
-    from service import aggregate, export, repository
-    from service.auth import Scope
+    from service.reports import aggregate, export
+    from service.scope import EVERYTHING
 
-    scope = Scope(None)
     with _migrated_session() as session:
-        campaign = repository.get_campaign(session, args.campaign)
-        target = aggregate.resolve_target(
+        facts = aggregate.report_facts(
             session,
-            campaign,
+            args.campaign,
+            scope=EVERYTHING,
             level=aggregate.Level(args.level),
             unit_code=args.unit,
             home_unit_id=None,
-            scope=scope,
-        )
-        facts = aggregate.collect(
-            session,
-            campaign.id,
-            scope=scope,
-            target=target,
             include_unreviewed=args.include_unreviewed,
         )
-    if args.format == "csv":
-        body = export.to_csv(facts)
-    else:
-        body = export.to_xlsx(facts, load_layout(facts.layout_id))
+    body = export.export_file(facts, file_format=args.format)
     args.out.write_bytes(body)
     return json.dumps({"out": str(args.out), "bytes": len(body), "units": len(facts.units)})
 
@@ -676,7 +527,7 @@ def _read_password(*, is_stdin: bool) -> str:
 
 
 def _add_campaign(args: argparse.Namespace) -> str:
-    from service import repository
+    from service import campaigns
     from service.schemas import CampaignCreate, CampaignPublic
 
     body = CampaignCreate(
@@ -687,14 +538,7 @@ def _add_campaign(args: argparse.Namespace) -> str:
         expected_unit_codes=args.unit,
     )
     with _migrated_session() as session:
-        campaign = repository.create_campaign(
-            session,
-            name=body.name,
-            layout_id=body.layout_id,
-            year=body.year,
-            deadline=body.deadline,
-            expected_unit_codes=body.expected_unit_codes,
-        )
+        campaign = campaigns.create_campaign(session, body)
         session.commit()
         return CampaignPublic.of(campaign).model_dump_json()
 

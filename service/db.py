@@ -19,7 +19,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -111,3 +111,15 @@ def _set_sqlite_foreign_keys(connection: Connection, *, is_on: bool) -> None:
     cursor = connection.connection.cursor()
     cursor.execute(f"PRAGMA foreign_keys={'ON' if is_on else 'OFF'}")
     cursor.close()
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE and return how many rows it changed.
+
+    The job protocol's fences and claims are conditional updates: one row changed
+    means this caller won. ``Session.execute`` is typed as returning a plain
+    ``Result``; for these statements it is a ``CursorResult``, which has the count.
+    """
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)

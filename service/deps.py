@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import auth
 from service.models import Role, User
+from service.scope import Scope
 from service.settings import Settings
 from service.storage import BlobStore
 
@@ -42,8 +43,10 @@ def get_store(request: Request) -> BlobStore:
 
 
 class JobNotifier(Protocol):
-    """What routes need of whichever runner is in use (embedded pool or Celery dispatch):
-    a nudge that new work is queued."""
+    """What routes need of whichever runner is in use: a nudge that new work is queued.
+
+    The runner is the embedded pool or the Celery dispatcher.
+    """
 
     def notify(self) -> None: ...
 
@@ -95,9 +98,7 @@ def get_current_user(
 CurrentUserDep = Annotated[User, Depends(get_current_user)]
 
 
-def get_scope(
-    user: CurrentUserDep, session: Annotated[Session, Depends(get_session)]
-) -> auth.Scope:
+def get_scope(user: CurrentUserDep, session: Annotated[Session, Depends(get_session)]) -> Scope:
     scope = auth.scope_of(session, user)
     session.commit()  # as in get_current_user: hold no transaction
     return scope
@@ -115,5 +116,5 @@ SessionDep = Annotated[Session, Depends(get_session)]
 StoreDep = Annotated[BlobStore, Depends(get_store)]
 RunnerDep = Annotated[JobNotifier | None, Depends(get_runner)]
 SecretKeyDep = Annotated[bytes, Depends(get_secret_key)]
-ScopeDep = Annotated[auth.Scope, Depends(get_scope)]
+ScopeDep = Annotated[Scope, Depends(get_scope)]
 AdminDep = Annotated[User, Depends(require_admin)]

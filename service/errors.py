@@ -23,6 +23,7 @@ logged and answered with a bare 500 ``internal_error`` problem.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -95,7 +96,7 @@ def problem_type(code: str) -> str:
 
 
 def problem_response(
-    status: int, *, code: str, detail: str, fix: str = "", headers: dict[str, str] | None = None
+    status: int, *, code: str, detail: str, fix: str = "", headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     body = {
         "type": problem_type(code),

@@ -139,8 +139,10 @@ class Campaign(Base):
 
 
 class User(Base):
-    """An account. ``unit_id`` is its scope: none for an admin, the root of a reviewer's
-    subtree, an uploader's one unit. Passwords are stored as argon2id hashes only.
+    """An account; passwords are stored as argon2id hashes only.
+
+    ``unit_id`` is its scope: none for an admin, the root of a reviewer's subtree, an
+    uploader's one unit.
     """
 
     __tablename__ = "user"
@@ -299,7 +301,7 @@ class Job(Base):
     cannot overwrite the newer attempt's work. ``attempt_limit`` is the attempt after
     which failures are final (raised by a manual retry). ``not_before`` delays retries.
     ``dispatched_attempt`` and ``dispatched_at`` record the last message sent to Celery
-    workers for the job (``service.dispatch``), shared by every API process.
+    workers for the job (``service.jobs.dispatch``), shared by every API process.
     """
 
     __tablename__ = "job"

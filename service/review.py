@@ -42,15 +42,16 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ocr.checks import recheck, rule_reasons
 from ocr.layout import Layout, load_layout
-from ocr.types import Box, ReadingStatus
-from ocr.types import Reading as OcrReading
-from service.auth import Scope
+from ocr.types import ReadingStatus
+from service import store
 from service.errors import ConflictError, InvalidRequestError, NotFoundError, VersionConflictError
 from service.models import AuditEvent, Reading, Submission, SubmissionStatus, Unit, utc_now
+from service.scope import Scope
+from service.store.readings import FLAGGED_STATUSES, ocr_reading_of
 
 RULES_ACTOR = "system:rules"
 ASKED_UNIT = "asked_unit"
-OPEN_STATUSES = (ReadingStatus.NEEDS_REVIEW.value, ReadingStatus.UNREADABLE.value)
+OPEN_STATUSES = FLAGGED_STATUSES  # open: waiting for a person
 REVIEWABLE = (SubmissionStatus.NEEDS_REVIEW.value, SubmissionStatus.CLEAN.value)
 # Rows whose unit of measure is money: the largest numbers, the costliest mistakes.
 MONEY_UNITS = frozenset({"đồng"})
@@ -203,29 +204,13 @@ def _apply(reading: Reading, decision: Decision, now: datetime) -> None:
     reading.is_decided_by_uploader = decision.is_by_uploader
 
 
-def to_ocr_reading(reading: Reading) -> OcrReading:
-    """A stored reading as the engine's value, for ``ocr.checks`` and ``ocr.overlay``."""
-    return OcrReading(
-        row_key=reading.row_key,
-        field=reading.field,
-        value=reading.value,
-        text=reading.text,
-        confidence=reading.confidence,
-        status=ReadingStatus(reading.status),
-        reasons=tuple(str(r) for r in reading.reasons),
-        page_index=reading.page_index,
-        box=None if reading.box is None else Box(*(int(v) for v in reading.box)),
-        column_key=reading.column_key,
-    )
-
-
 def recheck_readings(readings: Sequence[Reading], layout: Layout) -> list[Reading]:
     """Re-apply the rules to a submission's readings in place; return those that changed.
 
     A confirmed reading is not flagged again for a reason it was confirmed against
     (see the module docstring).
     """
-    checked = recheck([to_ocr_reading(r) for r in readings], layout)
+    checked = recheck([ocr_reading_of(r) for r in readings], layout)
     changed = []
     for row, new in zip(readings, checked, strict=True):
         status, reasons = str(new.status), list(new.reasons)
@@ -400,9 +385,7 @@ def queue_priority(entry: QueueEntry) -> tuple[int, bool, int, datetime, int, in
     )
 
 
-def _queue_query(
-    session: Session, filters: QueueFilter
-) -> Select[tuple[Reading, Submission, Unit]]:
+def _queue_query(session: Session, filters: QueueFilter) -> Select[Reading, Submission, Unit]:
     newer = aliased(Submission)
     conditions: list[ColumnElement[bool]] = [
         Submission.status == SubmissionStatus.NEEDS_REVIEW,
@@ -418,32 +401,12 @@ def _queue_query(
     if filters.scope is not None:
         conditions.append(filters.scope.clause(Submission.unit_id))
     if filters.district_code is not None:
-        conditions.append(Submission.unit_id.in_(subtree_unit_ids(session, filters.district_code)))
+        conditions.append(
+            Submission.unit_id.in_(store.subtree_ids_of_code(session, filters.district_code))
+        )
     return (
         select(Reading, Submission, Unit)
         .join(Submission, Reading.submission_id == Submission.id)
         .join(Unit, Submission.unit_id == Unit.id)
         .where(*conditions)
     )
-
-
-def subtree_unit_ids(session: Session, code: str) -> list[int]:
-    """The unit with ``code`` and every unit below it (an empty list for an unknown code).
-
-    Walks the parent links in Python: the unit tree of a province is a few thousand
-    rows, and this works the same on SQLite and PostgreSQL without recursive SQL.
-    """
-    parents = session.execute(select(Unit.id, Unit.parent_id, Unit.code)).all()
-    root = next((uid for uid, _, c in parents if c == code), None)
-    if root is None:
-        return []
-    children: dict[int, list[int]] = {}
-    for uid, parent_id, _ in parents:
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(uid)
-    found, stack = [], [root]
-    while stack:
-        uid = stack.pop()
-        found.append(uid)
-        stack.extend(children.get(uid, ()))
-    return found

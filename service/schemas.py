@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ocr.result import reading_json
 from service.models import ApiToken, AuditEvent, Campaign, Job, Reading, Submission, Unit, User
+from service.store.readings import ocr_reading_of
 
 
 class ProblemPublic(BaseModel):
@@ -264,23 +266,18 @@ class ReadingPublic(BaseModel):
 
     @classmethod
     def of(cls, reading: Reading) -> ReadingPublic:
-        return cls(
-            id=reading.id,
-            row_key=reading.row_key,
-            field=reading.field,
-            value=reading.value,
-            text=reading.text,
-            confidence=round(reading.confidence, 4),
-            flagged=reading.status in ("needs_review", "unreadable"),
-            reasons=list(reading.reasons),
-            page=None if reading.page_index is None else reading.page_index + 1,
-            box=None if reading.box is None else [int(v) for v in reading.box],
-            status=reading.status,
-            column_key=reading.column_key,
-            version=reading.version,
-            decision=reading.decision,
-            decided_by=reading.decided_by,
-            decided_by_uploader=reading.is_decided_by_uploader,
+        """The extraction JSON of the CLI (``ocr.result``) for the stored reading, and more."""
+        return cls.model_validate(
+            {
+                "id": reading.id,
+                **reading_json(ocr_reading_of(reading)),
+                "status": reading.status,
+                "column_key": reading.column_key,
+                "version": reading.version,
+                "decision": reading.decision,
+                "decided_by": reading.decided_by,
+                "decided_by_uploader": reading.is_decided_by_uploader,
+            }
         )
 
 

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         session_hours: How long a browser sign-in lasts. Default 12 h (a working day).
         broker_url: Celery broker (``redis://host:6379/0``). Unset (the default): the
             embedded runner executes the jobs. Set: the API only dispatches jobs and
-            ``formscan worker`` processes execute them (``service.celery_app``).
+            ``formscan worker`` processes execute them (``service.jobs.celery_app``).
         celery_queue: Name of the Celery queue the API sends to and workers read.
             Default ``formscan``.
         task_time_limit_seconds: Hard time limit of one job in a Celery worker.

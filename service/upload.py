@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ocr.errors import EmptyFileError, UnsupportedFileTypeError
 from ocr.load import PDF_HEADER_WINDOW_BYTES, sniff_media_type
-from service import repository
-from service.auth import Scope
+from service import store
 from service.errors import InvalidRequestError, UploadTooLargeError
+from service.scope import EVERYTHING, Scope
 from service.storage import BlobStore
 
 # Non-file fields are a unit code and a campaign id; anything longer is not ours.
@@ -216,7 +216,7 @@ def parse_upload_fields(form: ReceivedForm) -> UploadForm:
     return UploadForm(unit_code=unit, campaign_id=int(campaign))
 
 
-def sniff_files(files: Sequence[ReceivedFile]) -> list[repository.StoredFile]:
+def sniff_files(files: Sequence[ReceivedFile]) -> list[store.StoredFile]:
     """Judge every file by content; the errors name the file (empty: 422, wrong type: 415)."""
     stored = []
     for f in files:
@@ -225,7 +225,7 @@ def sniff_files(files: Sequence[ReceivedFile]) -> list[repository.StoredFile]:
         except (EmptyFileError, UnsupportedFileTypeError) as exc:
             raise type(exc)(f"{f.name}: {exc.message}", fix=exc.fix) from exc
         stored.append(
-            repository.StoredFile(
+            store.StoredFile(
                 name=f.name, sha256=f.sha256, media_type=media_type, size_bytes=f.size_bytes
             )
         )
@@ -236,10 +236,10 @@ def accept_upload(
     form: ReceivedForm,
     *,
     sessions: sessionmaker[Session],
-    store: BlobStore,
+    blobs: BlobStore,
     attempt_limit: int,
     uploaded_by: int | None = None,
-    scope: Scope = repository.EVERYTHING,
+    scope: Scope = EVERYTHING,
 ) -> tuple[int, bool]:
     """Check, store and record an upload; returns the submission id and whether it is new.
 
@@ -249,15 +249,15 @@ def accept_upload(
     fields = parse_upload_fields(form)
     files = sniff_files(form.files)
     with sessions() as session:
-        repository.resolve_upload_target(
+        store.resolve_upload_target(
             session, unit_code=fields.unit_code, campaign_id=fields.campaign_id, scope=scope
         )
     for received, stored in zip(form.files, files, strict=True):
-        store.put_file(received.path, sha256=stored.sha256)
+        blobs.put_file(received.path, sha256=stored.sha256)
     for is_last_try in (False, True):
         try:
             with sessions.begin() as session:
-                submission, is_new = repository.create_submission(
+                submission, is_new = store.create_submission(
                     session,
                     unit_code=fields.unit_code,
                     campaign_id=fields.campaign_id,

@@ -3,10 +3,10 @@
 Pages are Jinja2 shells rendered here; their scripts (``static/app.js``) call the JSON
 API with the session cookie and the CSRF token put in each page. Every page resolves
 the signed-in user through ``deps.get_current_user`` and ``auth.scope_of``, exactly
-as the API does, and reads through the same scoped repository functions: a
+as the API does, and reads through the same scoped store functions: a
 submission outside the user's scope renders the 404 page, as the API answers 404.
 Without a session a page redirects to ``/login``. The overview's district totals and
-the sources page read through ``service.aggregate`` with the same scope as the
+the sources page read through ``service.reports.aggregate`` with the same scope as the
 aggregation API (``service.routes.exports``): for admins and reviewers only.
 """
 
@@ -29,13 +29,17 @@ from sqlalchemy.orm import Session
 
 from ocr.errors import OcrError
 from ocr.layout import load_layout
-from service import aggregate, auth, export, i18n, repository
-from service.aggregate import Level
+from service import auth, i18n, store
 from service.deps import SecretKeyDep, SessionDep, get_current_user
 from service.errors import NotFoundError
 from service.models import Campaign, Reading, Role, Submission, SubmissionStatus, Unit, User
+from service.reports import aggregate, export
+from service.reports.access import require_analyst
+from service.reports.aggregate import Level
+from service.reports.figures import totals_of
+from service.reports.sources import sources_of
 from service.review import OPEN_STATUSES
-from service.routes import exports as exports_api
+from service.scope import Scope
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -53,7 +57,7 @@ class SignInRequiredError(Exception):
 @dataclass(frozen=True)
 class Viewer:
     user: User
-    scope: auth.Scope
+    scope: Scope
     csrf_token: str | None
     lang: str
 
@@ -145,9 +149,9 @@ def home(viewer: ViewerDep) -> RedirectResponse:
 
 @router.get("/upload")
 def upload_page(request: Request, viewer: ViewerDep, session: SessionDep) -> HTMLResponse:
-    units = [u for u in repository.list_units(session, scope=viewer.scope)]
+    units = [u for u in store.list_units(session, scope=viewer.scope)]
     campaigns = [
-        c for c in repository.list_campaigns(session) if viewer.scope.units_in(c.expected_units)
+        c for c in store.list_campaigns(session) if viewer.scope.units_in(c.expected_units)
     ]
     rows = {c.layout_id: _layout_rows(c.layout_id) for c in campaigns}
     return _render(
@@ -180,7 +184,7 @@ def submissions_page(
     unit: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
     status = status if status in set(SubmissionStatus) else None
-    items, total = repository.list_submissions(
+    items, total = store.list_submissions(
         session,
         campaign_id=None,
         unit_code=unit or None,
@@ -190,7 +194,7 @@ def submissions_page(
         scope=viewer.scope,
     )
     counts = flagged_counts(session, [s.id for s in items])
-    campaigns = {c.id: c for c in repository.list_campaigns(session)}
+    campaigns = {c.id: c for c in store.list_campaigns(session)}
     return _render(
         request,
         "submissions.html",
@@ -199,7 +203,7 @@ def submissions_page(
         total=total,
         counts=counts,
         campaigns=campaigns,
-        units=repository.list_units(session, scope=viewer.scope),
+        units=store.list_units(session, scope=viewer.scope),
         statuses=list(SubmissionStatus),
         status=status or "",
         unit=unit or "",
@@ -211,7 +215,7 @@ def submission_page(
     request: Request, submission_id: int, viewer: ViewerDep, session: SessionDep
 ) -> HTMLResponse:
     try:
-        submission = repository.get_submission(session, submission_id, scope=viewer.scope)
+        submission = store.get_submission(session, submission_id, scope=viewer.scope)
     except NotFoundError:
         return _render(request, "notfound.html", viewer, status_code=404)
     campaign = session.get(Campaign, submission.campaign_id)
@@ -245,7 +249,7 @@ class CampaignProgress:
 
 
 def campaign_progress(
-    session: Session, campaign: Campaign, scope: auth.Scope, today: date
+    session: Session, campaign: Campaign, scope: Scope, today: date
 ) -> CampaignProgress:
     """Expected units in scope, and how many submitted, are clean (latest), are late.
 
@@ -339,16 +343,14 @@ def district_totals(
     except OcrError:
         return None
     names = export.group_names(facts)
-    frame = export.totals(facts, layout, by=Level.DISTRICT.value)
     figures: dict[tuple[str, str], dict[str, Figure]] = {}
-    for (group, row_key, field), t in frame.iterrows():
-        n_reported = int(t["n_reported"])
-        figures.setdefault((row_key, field), {})[group] = Figure(
-            total=int(t["total"]) if n_reported else None,
-            n_reported=n_reported,
-            n_expected=int(t["n_expected"]),
-            includes_unreviewed=bool(t["includes_unreviewed"]),
-            sources_url=sources_path(campaign.id, group, row_key, field, include_unreviewed),
+    for t in totals_of(facts, layout, by=Level.DISTRICT.value):
+        figures.setdefault((t.row_key, t.field), {})[t.group] = Figure(
+            total=t.total,
+            n_reported=t.n_reported,
+            n_expected=t.n_expected,
+            includes_unreviewed=t.includes_unreviewed,
+            sources_url=sources_path(campaign.id, t.group, t.row_key, t.field, include_unreviewed),
         )
     groups = sorted({u.district_code for u in facts.units})
     whole = _whole_unit(session, viewer, facts)
@@ -398,14 +400,16 @@ def _sum(figures: list[Figure], sources_url: str | None) -> Figure:
 
 
 def _whole_unit(session: Session, viewer: Viewer, facts: aggregate.Facts) -> Unit | None:
-    """The unit whose subtree is all the viewer sees of the campaign, if there is one:
-    a reviewer's own unit, else the only province (or the only district) of the units.
+    """The unit whose subtree is all the viewer sees of the campaign, if there is one.
+
+    That is a reviewer's own unit, else the only province (or the only district) of
+    the units.
     """
     if viewer.user.role == Role.REVIEWER:
         return viewer.user.unit
     for codes in ({u.province_code for u in facts.units}, {u.district_code for u in facts.units}):
         if len(codes) == 1:
-            unit = repository.get_unit_by_code(session, codes.pop())
+            unit = store.get_unit_by_code(session, codes.pop())
             if unit is not None and unit.kind in {Level.PROVINCE.value, Level.DISTRICT.value}:
                 return unit
     return None
@@ -438,8 +442,7 @@ def overview_page(
 ) -> HTMLResponse:
     today = datetime.now(UTC).date()
     progress = [
-        campaign_progress(session, c, viewer.scope, today)
-        for c in repository.list_campaigns(session)
+        campaign_progress(session, c, viewer.scope, today) for c in store.list_campaigns(session)
     ]
     totals = {
         p.campaign.id: district_totals(session, p.campaign, viewer, include_unreviewed)
@@ -469,15 +472,14 @@ def sources_page(
 ) -> HTMLResponse:
     """What is behind one figure, with exactly the API's answer (403 uploader, 404 scope)."""
     try:
-        user = exports_api.require_analyst(viewer.user)
-        sources = exports_api.aggregate_sources(
+        require_analyst(viewer.user)
+        sources = sources_of(
+            session,
             campaign_id,
             unit_code,
             row_key,
             field,
-            user,
-            session,
-            viewer.scope,
+            scope=viewer.scope,
             include_unreviewed=include_unreviewed,
         )
     except auth.ForbiddenError:

@@ -1,1 +1,1 @@
-"""One router per resource; handlers are thin: parse, call the repository, shape the answer."""
+"""One router per resource; handlers are thin: parse, call the store or a use case, answer."""

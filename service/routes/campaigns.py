@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service import repository
+from service import campaigns, store
 from service.deps import AdminDep, ScopeDep, SessionDep
 from service.errors import problem_responses
 from service.schemas import CampaignCreate, CampaignPublic
@@ -16,14 +16,7 @@ router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 def create_campaign(
     body: CampaignCreate, _admin: AdminDep, session: SessionDep, response: Response
 ) -> CampaignPublic:
-    campaign = repository.create_campaign(
-        session,
-        name=body.name,
-        layout_id=body.layout_id,
-        year=body.year,
-        deadline=body.deadline,
-        expected_unit_codes=body.expected_unit_codes,
-    )
+    campaign = campaigns.create_campaign(session, body)
     session.commit()
     response.headers["Location"] = f"/api/campaigns/{campaign.id}"
     return CampaignPublic.of(campaign)
@@ -34,11 +27,11 @@ def list_campaigns(session: SessionDep, scope: ScopeDep) -> list[CampaignPublic]
     """Every campaign; ``expected_unit_codes`` lists only the units in the user's scope."""
     return [
         CampaignPublic.of(c, scope.units_in(c.expected_units))
-        for c in repository.list_campaigns(session)
+        for c in store.list_campaigns(session)
     ]
 
 
 @router.get("/{campaign_id}", responses=problem_responses(404, 422))
 def get_campaign(campaign_id: int, session: SessionDep, scope: ScopeDep) -> CampaignPublic:
-    campaign = repository.get_campaign(session, campaign_id)
+    campaign = store.get_campaign(session, campaign_id)
     return CampaignPublic.of(campaign, scope.units_in(campaign.expected_units))

@@ -12,19 +12,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from ocr.layout import Layout, Row, load_layout
-from service import aggregate, export, repository
-from service.aggregate import Level
-from service.auth import ForbiddenError
+from ocr.layout import load_layout
 from service.deps import CurrentUserDep, ScopeDep, SessionDep
-from service.errors import NotFoundError, problem_responses
-from service.models import Role, Unit, User
+from service.errors import problem_responses
+from service.models import Role, User
+from service.reports import aggregate, export
+from service.reports.access import require_analyst, unit_in_scope
+from service.reports.aggregate import Level
+from service.reports.figures import totals_of
+from service.reports.sources import layout_row, sources_of
 from service.schemas import (
     AggregatePublic,
     CompletenessGroupPublic,
     CompletenessPublic,
     MissingUnitPublic,
-    SourcePublic,
     SourcesPublic,
     TotalPublic,
 )
@@ -36,33 +37,15 @@ CSV = "text/csv; charset=utf-8"
 PNG = "image/png"
 
 
-def require_analyst(user: CurrentUserDep) -> User:
-    if user.role == Role.UPLOADER:
-        raise ForbiddenError("Totals and exports are for reviewers and admins.")
-    return user
+def _analyst(user: CurrentUserDep) -> User:
+    return require_analyst(user)
 
 
-AnalystDep = Annotated[User, Depends(require_analyst)]
+AnalystDep = Annotated[User, Depends(_analyst)]
 UnreviewedQuery = Annotated[
     bool, Query(description="Also count submissions still under review (marked so).")
 ]
 UnitQuery = Annotated[str | None, Query(description="Code of the unit whose subtree is covered.")]
-
-
-def _unit_in_scope(session: SessionDep, scope: ScopeDep, code: str | None) -> Unit | None:
-    if code is None:
-        return None
-    unit = repository.get_unit_by_code(session, code)
-    if unit is None or not scope.allows(unit.id):
-        raise NotFoundError(f"No unit {code!r}.")
-    return unit
-
-
-def _layout_row(layout: Layout, row_key: str) -> Row:
-    row = next((r for r in layout.rows if r.key == row_key and r.fields), None)
-    if row is None:
-        raise NotFoundError(f"No numeric row {row_key!r} in layout {layout.id}.")
-    return row
 
 
 def _binary(media_type: str) -> dict[int | str, dict[str, object]]:
@@ -83,25 +66,24 @@ def aggregates(
     include_unreviewed: UnreviewedQuery = False,
 ) -> AggregatePublic:
     """Totals of every row and field per district (or province), in the layout's order."""
-    target = _unit_in_scope(session, scope, unit)
+    target = unit_in_scope(session, scope, unit)
     facts = aggregate.collect(
         session, campaign_id, scope=scope, target=target, include_unreviewed=include_unreviewed
     )
-    frame = export.totals(facts, load_layout(facts.layout_id), by=level.value)
     items = [
         TotalPublic(
-            group=group,
-            row_key=row_key,
-            field=field,
-            total=int(t["total"]) if t["n_reported"] else None,
-            n_reported=int(t["n_reported"]),
-            n_submitted=int(t["n_submitted"]),
-            n_expected=int(t["n_expected"]),
-            includes_unreviewed=bool(t["includes_unreviewed"]),
-            sources_url=f"/api/aggregates/{campaign_id}/{group}/{row_key}/{field}/sources"
+            group=t.group,
+            row_key=t.row_key,
+            field=t.field,
+            total=t.total,
+            n_reported=t.n_reported,
+            n_submitted=t.n_submitted,
+            n_expected=t.n_expected,
+            includes_unreviewed=t.includes_unreviewed,
+            sources_url=f"/api/aggregates/{campaign_id}/{t.group}/{t.row_key}/{t.field}/sources"
             + ("?include_unreviewed=true" if include_unreviewed else ""),
         )
-        for (group, row_key, field), t in frame.iterrows()
+        for t in totals_of(facts, load_layout(facts.layout_id), by=level.value)
     ]
     return AggregatePublic(
         campaign_id=campaign_id,
@@ -131,61 +113,14 @@ def aggregate_sources(
     Every expected unit's latest submission is listed with its reading of the field and
     whether it is in the total (``is_included``); ``crop_url`` shows the cell image.
     """
-    target = _unit_in_scope(session, scope, unit_code)
-    facts = aggregate.collect(
-        session, campaign_id, scope=scope, target=target, include_unreviewed=include_unreviewed
-    )
-    layout = load_layout(facts.layout_id)
-    if field not in _layout_row(layout, row_key).fields:
-        raise NotFoundError(f"Row {row_key!r} has no field {field!r}.")
-    readings = {
-        r.submission_id: r for r in facts.readings if (r.row_key, r.field) == (row_key, field)
-    }
-    readings |= aggregate.readings_of(
-        session, [s.id for s in facts.latest.values() if not facts.is_included(s)], row_key, field
-    )
-    sources = [
-        _source(unit, facts.latest[unit.id], readings, facts)
-        for unit in facts.units
-        if unit.id in facts.latest
-    ]
-    counted = [s.value for s in sources if s.is_included and s.value is not None]
-    return SourcesPublic(
-        campaign_id=campaign_id,
-        unit_code=unit_code,
-        row_key=row_key,
-        field=field,
-        total=sum(counted) if counted else None,
-        n_reported=len(counted),
-        n_expected=len(facts.units),
+    return sources_of(
+        session,
+        campaign_id,
+        unit_code,
+        row_key,
+        field,
+        scope=scope,
         include_unreviewed=include_unreviewed,
-        sources=sources,
-        missing_unit_codes=[u.code for u in facts.units if u.id not in facts.latest],
-    )
-
-
-def _source(
-    unit: aggregate.UnitInfo,
-    submission: aggregate.SubmissionInfo,
-    readings: dict[int, aggregate.ReadingInfo],
-    facts: aggregate.Facts,
-) -> SourcePublic:
-    reading = readings.get(submission.id)
-    return SourcePublic(
-        unit_code=unit.code,
-        unit_name=unit.name,
-        district=unit.district_code,
-        submission_id=submission.id,
-        submission_version=submission.version,
-        submission_status=submission.status,
-        is_included=facts.is_included(submission),
-        reading_id=None if reading is None else reading.id,
-        value=None if reading is None else reading.value,
-        status=None if reading is None else reading.status,
-        crop_url=None
-        if reading is None or not reading.has_box
-        else f"/api/readings/{reading.id}/crop.png",
-        reading_url=None if reading is None else f"/api/readings/{reading.id}",
     )
 
 
@@ -199,7 +134,7 @@ def campaign_completeness(
     unit: UnitQuery = None,
 ) -> CompletenessPublic:
     """Expected, submitted, clean, late and missing units per district or province."""
-    target = _unit_in_scope(session, scope, unit)
+    target = unit_in_scope(session, scope, unit)
     facts = aggregate.collect(session, campaign_id, scope=scope, target=target)
     groups, whole = aggregate.completeness(facts, level)
     return CompletenessPublic(
@@ -243,12 +178,12 @@ def campaign_chart(
     include_unreviewed: UnreviewedQuery = False,
 ) -> Response:
     """Totals of one row by district, as a bar chart (PNG)."""
-    target = _unit_in_scope(session, scope, unit)
+    target = unit_in_scope(session, scope, unit)
     facts = aggregate.collect(
         session, campaign_id, scope=scope, target=target, include_unreviewed=include_unreviewed
     )
     layout = load_layout(facts.layout_id)
-    png = export.chart_png(facts, layout, _layout_row(layout, row_key))
+    png = export.chart_png(facts, layout, layout_row(layout, row_key))
     return Response(png, media_type=PNG, headers={"Cache-Control": "private, no-cache"})
 
 
@@ -262,17 +197,14 @@ def _export_facts(
     unit: str | None,
     include_unreviewed: bool,
 ) -> aggregate.Facts:
-    campaign = repository.get_campaign(session, campaign_id)
-    target = aggregate.resolve_target(
+    return aggregate.report_facts(
         session,
-        campaign,
+        campaign_id,
+        scope=scope,
         level=level,
         unit_code=unit,
         home_unit_id=user.unit_id if user.role == Role.REVIEWER else None,
-        scope=scope,
-    )
-    return aggregate.collect(
-        session, campaign_id, scope=scope, target=target, include_unreviewed=include_unreviewed
+        include_unreviewed=include_unreviewed,
     )
 
 
@@ -294,8 +226,10 @@ def export_xlsx(
     unit: UnitQuery = None,
     include_unreviewed: UnreviewedQuery = False,
 ) -> Response:
-    """The official summary table of a district or the province, a sheet per unit, and
-    the missing units; ``unit`` defaults to the reviewer's own unit (or the province).
+    """The official summary table of a district or the province, as XLSX.
+
+    Also a sheet per unit and the missing units; ``unit`` defaults to the reviewer's
+    own unit (or the province).
     """
     facts = _export_facts(
         session,
@@ -306,7 +240,7 @@ def export_xlsx(
         unit=unit,
         include_unreviewed=include_unreviewed,
     )
-    body = export.to_xlsx(facts, load_layout(facts.layout_id))
+    body = export.export_file(facts, file_format="xlsx")
     return Response(body, media_type=XLSX, headers=_attachment(campaign_id, facts, "xlsx"))
 
 
@@ -331,5 +265,7 @@ def export_csv(
         include_unreviewed=include_unreviewed,
     )
     return Response(
-        export.to_csv(facts), media_type=CSV, headers=_attachment(campaign_id, facts, "csv")
+        export.export_file(facts, file_format="csv"),
+        media_type=CSV,
+        headers=_attachment(campaign_id, facts, "csv"),
     )

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from ocr.types import Box
-from service import repository, review
+from service import review, store
 from service.deps import ScopeDep, SessionDep, StoreDep
 from service.errors import NotFoundError, problem_responses
-from service.images import crop_png, overlay_png
 from service.models import Page
+from service.page_images import crop_png, overlay_png
+from service.store.readings import ocr_reading_of
 
 router = APIRouter(prefix="/api", tags=["images"])
 
@@ -41,19 +42,19 @@ def page_image(
     page_no: int,
     session: SessionDep,
     scope: ScopeDep,
-    store: StoreDep,
+    blobs: StoreDep,
     overlay: Annotated[bool, Query(description="Draw each read cell coloured by status.")] = False,
 ) -> Response:
     """The cleaned page (1-based ``page_no``) as a grayscale PNG, or in colour with cells.
 
     Overlay colours: green accepted, orange doubtful, red unreadable, grey blank.
     """
-    page = repository.get_page(session, submission_id, page_no - 1, scope=scope)
-    data = _page_png(page, store)
+    page = store.get_page(session, submission_id, page_no - 1, scope=scope)
+    data = _page_png(page, blobs)
     if overlay:
         readings = [
-            review.to_ocr_reading(r)
-            for r in repository.list_readings(session, submission_id)
+            ocr_reading_of(r)
+            for r in store.list_readings(session, submission_id)
             if r.page_index == page.page_index
         ]
         data = overlay_png(data, page_index=page.page_index, readings=readings)
@@ -62,7 +63,7 @@ def page_image(
 
 @router.get("/readings/{reading_id}/crop.png", response_class=Response, responses=_png_responses())
 def reading_crop(
-    reading_id: int, session: SessionDep, scope: ScopeDep, store: StoreDep
+    reading_id: int, session: SessionDep, scope: ScopeDep, blobs: StoreDep
 ) -> Response:
     """The cell's image with some context: 40 % of its height around it, more on the left."""
     reading = review.get_reading(session, reading_id, scope=scope)
@@ -72,20 +73,20 @@ def reading_crop(
             code="no_image",
             fix="Look at the whole page instead.",
         )
-    page = repository.get_page(session, reading.submission_id, reading.page_index)
+    page = store.get_page(session, reading.submission_id, reading.page_index)
     box = Box(*(int(v) for v in reading.box))
     return Response(
-        crop_png(_page_png(page, store), box),
+        crop_png(_page_png(page, blobs), box),
         media_type=PNG,
         headers={"Cache-Control": CACHE_CONTROL},
     )
 
 
-def _page_png(page: Page, store: StoreDep) -> bytes:
-    if page.image_sha256 is None or not store.exists(page.image_sha256):
+def _page_png(page: Page, blobs: StoreDep) -> bytes:
+    if page.image_sha256 is None or not blobs.exists(page.image_sha256):
         raise NotFoundError(
             f"No image was kept for page {page.page_index + 1} of submission {page.submission_id}.",
             code="no_image",
             fix="Retry the submission's processing to produce its page images.",
         )
-    return store.read(page.image_sha256)
+    return blobs.read(page.image_sha256)

@@ -1,7 +1,8 @@
 """The job queue as operators see it: ``GET /api/queue`` (JSON) and ``GET /metrics``.
 
-Both read the ``job`` table, the record of truth in every mode (embedded runner or
-Celery workers), so they show the same numbers whichever process answers.
+Both read the ``job`` table (``service.store.queue``), the record of truth in every
+mode (embedded runner or Celery workers), so they show the same numbers whichever
+process answers.
 
 * Waiting jobs are ``queued`` ones; a job waits since it was queued (created or
   retried) or, for an automatic retry, since its backoff ended (``not_before``).
@@ -14,23 +15,21 @@ bearer token, as a scraper sends it) unless ``FORMSCAN_METRICS_PUBLIC=true``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from service import auth
 from service.deps import AdminDep, SecretKeyDep, SessionDep, SettingsDep, get_current_user
 from service.errors import problem_responses
-from service.models import Job, JobState, Role, Submission, SubmissionStatus, utc_now
+from service.models import Role
+from service.store.queue import QueueStats, queue_stats
 
 router = APIRouter(tags=["queue"])
 
-RATE_WINDOWS_MINUTES = (5, 60)
 PROMETHEUS_MEDIA_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -53,50 +52,6 @@ class QueuePublic(BaseModel):
     )
     pages_per_minute: PagesPerMinute
     measured_at: datetime
-
-
-class QueueStats(BaseModel):
-    jobs: dict[str, int]
-    oldest_queued_seconds: float
-    pages_per_minute: dict[int, float]  # by window in minutes
-    pages_read_total: int
-    submissions: dict[str, int]  # by status
-    measured_at: datetime
-
-
-def queue_stats(session: Session, *, now: datetime | None = None) -> QueueStats:
-    """Counts of jobs by state, the longest wait, page rates and totals, in a few queries."""
-    now = now or utc_now()
-    jobs = {state.value: 0 for state in JobState}
-    for state, count in session.execute(select(Job.state, func.count()).group_by(Job.state)):
-        jobs[state] = count
-    waiting_since = session.scalar(
-        select(func.min(func.coalesce(Job.not_before, Job.updated_at))).where(
-            Job.state == JobState.QUEUED
-        )
-    )
-    oldest = 0.0 if waiting_since is None else max(0.0, (now - waiting_since).total_seconds())
-    pages = func.coalesce(func.sum(func.coalesce(Submission.pages_total, 0)), 0)
-    done_pages = select(pages).join(Job, Job.submission_id == Submission.id)
-    done_pages = done_pages.where(Job.state == JobState.DONE)
-    rates = {}
-    for minutes in RATE_WINDOWS_MINUTES:
-        since = now - timedelta(minutes=minutes)
-        count = session.scalar(done_pages.where(Job.finished_at >= since)) or 0
-        rates[minutes] = round(count / minutes, 3)
-    submissions = {status.value: 0 for status in SubmissionStatus}
-    for status, count in session.execute(
-        select(Submission.status, func.count()).group_by(Submission.status)
-    ):
-        submissions[status] = count
-    return QueueStats(
-        jobs=jobs,
-        oldest_queued_seconds=round(oldest, 3),
-        pages_per_minute=rates,
-        pages_read_total=int(session.scalar(done_pages) or 0),
-        submissions=submissions,
-        measured_at=now,
-    )
 
 
 @router.get("/api/queue", responses=problem_responses(403))

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service import repository, review
+from service import review, store
 from service.deps import CurrentUserDep, ScopeDep, SessionDep
 from service.errors import problem_responses
 from service.models import Role
@@ -140,7 +140,7 @@ def submission_audit(
     submission_id: int, session: SessionDep, scope: ScopeDep
 ) -> list[AuditEventPublic]:
     """Every event of the submission and its readings, oldest first (append-only)."""
-    repository.get_submission(session, submission_id, scope=scope)
+    store.get_submission(session, submission_id, scope=scope)
     return [
         AuditEventPublic.of(e) for e in review.audit_events(session, submission_id=submission_id)
     ]

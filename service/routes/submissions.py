@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from service import repository
+from service import store
 from service.deps import (
     CurrentUserDep,
     RunnerDep,
@@ -73,7 +73,7 @@ async def create_submission(
     scope: ScopeDep,
     settings: SettingsDep,
     sessions: SessionsDep,
-    store: StoreDep,
+    blobs: StoreDep,
     runner: RunnerDep,
 ) -> JSONResponse:
     """Upload the pages of one form; it is read in the background.
@@ -92,7 +92,7 @@ async def create_submission(
             accept_upload,
             form,
             sessions=sessions,
-            store=store,
+            blobs=blobs,
             attempt_limit=settings.max_attempts,
             uploaded_by=user.id,
             scope=scope,
@@ -102,7 +102,7 @@ async def create_submission(
     if is_new and runner is not None:
         runner.notify()
     with sessions() as session:
-        body = SubmissionPublic.of(repository.get_submission(session, submission_id))
+        body = SubmissionPublic.of(store.get_submission(session, submission_id))
     return JSONResponse(
         body.model_dump(mode="json"),
         status_code=202 if is_new else 200,
@@ -120,7 +120,7 @@ def list_submissions(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> SubmissionPagePublic:
-    items, total = repository.list_submissions(
+    items, total = store.list_submissions(
         session,
         campaign_id=campaign,
         unit_code=unit,
@@ -136,13 +136,13 @@ def list_submissions(
 
 @router.get("/{submission_id}", responses=problem_responses(404, 422))
 def get_submission(submission_id: int, session: SessionDep, scope: ScopeDep) -> SubmissionPublic:
-    return SubmissionPublic.of(repository.get_submission(session, submission_id, scope=scope))
+    return SubmissionPublic.of(store.get_submission(session, submission_id, scope=scope))
 
 
 @router.get("/{submission_id}/readings", responses=problem_responses(404, 422))
 def list_readings(submission_id: int, session: SessionDep, scope: ScopeDep) -> ReadingsPublic:
     """The extraction in the CLI's JSON shape; ``fields`` is empty until processed."""
-    submission = repository.get_submission(session, submission_id, scope=scope)
+    submission = store.get_submission(session, submission_id, scope=scope)
     return ReadingsPublic(
         submission_id=submission.id,
         status=submission.status,
@@ -150,6 +150,6 @@ def list_readings(submission_id: int, session: SessionDep, scope: ScopeDep) -> R
         files=[f.name for f in submission.files],
         pages=submission.pages_total,
         seconds=submission.processing_seconds,
-        fields=[ReadingPublic.of(r) for r in repository.list_readings(session, submission_id)],
+        fields=[ReadingPublic.of(r) for r in store.list_readings(session, submission_id)],
         warnings=[str(w) for w in submission.warnings],
     )

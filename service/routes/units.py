@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service import repository
+from service import store
 from service.deps import AdminDep, ScopeDep, SessionDep
 from service.errors import problem_responses
 from service.schemas import UnitCreate, UnitPublic
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/units", tags=["units"])
 def create_unit(
     body: UnitCreate, _admin: AdminDep, session: SessionDep, response: Response
 ) -> UnitPublic:
-    unit = repository.create_unit(
+    unit = store.create_unit(
         session, code=body.code, name=body.name, kind=body.kind, parent_code=body.parent_code
     )
     session.commit()
@@ -27,4 +27,4 @@ def create_unit(
 @router.get("", responses=problem_responses())
 def list_units(session: SessionDep, scope: ScopeDep) -> list[UnitPublic]:
     """The units in the signed-in user's scope."""
-    return [UnitPublic.of(u) for u in repository.list_units(session, scope=scope)]
+    return [UnitPublic.of(u) for u in store.list_units(session, scope=scope)]

@@ -20,11 +20,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import auth, repository
+from service import auth, store
 from service.app import create_app
 from service.models import Role, Unit, User
 from service.settings import Settings
 from tests.conftest import SAMPLES
+from tests.service.fakes import TruthReader
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
@@ -120,8 +121,8 @@ def broker_url() -> str:
 
 def queue_submission(session: Session, *, unit_code: str, campaign_id: int, sha256: str) -> int:
     """A submission of one (never stored) PNG with its queued job; returns its id."""
-    file = repository.StoredFile(name="a.png", sha256=sha256, media_type="image/png", size_bytes=1)
-    submission, _ = repository.create_submission(
+    file = store.StoredFile(name="a.png", sha256=sha256, media_type="image/png", size_bytes=1)
+    submission, _ = store.create_submission(
         session, unit_code=unit_code, campaign_id=campaign_id, files=[file], attempt_limit=3
     )
     return submission.id
@@ -129,7 +130,7 @@ def queue_submission(session: Session, *, unit_code: str, campaign_id: int, sha2
 
 def open_campaign(session: Session) -> int:
     """A 2022 campaign of the shipped layout that expects no particular units."""
-    return repository.create_campaign(
+    return store.create_campaign(
         session,
         name="2022",
         layout_id="llw-summary-2022",
@@ -206,6 +207,14 @@ def sign_in_admin(client: TestClient, username: str = "admin") -> None:
 def client(settings: Settings) -> Iterator[TestClient]:
     """A live app (lifespan: migrations, embedded runner) on a fresh database, as an admin."""
     with TestClient(create_app(settings)) as test_client:
+        sign_in_admin(test_client)
+        yield test_client
+
+
+@pytest.fixture
+def fake_client(settings: Settings) -> Iterator[TestClient]:
+    """``client`` whose jobs read with ``TruthReader`` (the sample's truth, no OCR)."""
+    with TestClient(create_app(settings, reader=TruthReader())) as test_client:
         sign_in_admin(test_client)
         yield test_client
 

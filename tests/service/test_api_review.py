@@ -17,7 +17,7 @@ from PIL import Image
 from ocr.clean import clean_page
 from ocr.load import InputFile, load_document
 from ocr.types import Box
-from service.images import crop_rect
+from service.page_images import crop_rect
 from tests.service.conftest import PNG_SAMPLE, setup_campaign, upload, wait_for_submission
 
 pytestmark = pytest.mark.tesseract

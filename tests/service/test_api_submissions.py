@@ -1,22 +1,31 @@
-"""Upload -> background OCR -> readings, through the live API with the real engine."""
+"""Upload -> background job -> readings, through the live API.
+
+The jobs read with ``TruthReader`` (the sample's ground truth, no OCR): these tests are
+about what the service does with readings; reading itself is tested in ``tests/e2e``,
+and with the real engine through the API in ``test_api_review.py``.
+"""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
+from ocr.errors import EngineTimeoutError
 from ocr.layout import load_layout
+from service.app import create_app
+from service.settings import Settings
 from tests.service.conftest import (
     PDF_SAMPLE,
     PNG_SAMPLE,
     setup_campaign,
+    sign_in_admin,
     upload,
     wait_for_submission,
 )
+from tests.service.fakes import TruthReader
 
 
-@pytest.mark.tesseract
-def test_create_submission_samples_processed(client: TestClient) -> None:
+def test_create_submission_samples_processed(fake_client: TestClient) -> None:
+    client = fake_client
     campaign = setup_campaign(client, "S1", "S2")
     uploads = {}
     for unit, path in (("S1", PNG_SAMPLE), ("S2", PDF_SAMPLE)):
@@ -68,3 +77,18 @@ def test_list_submissions_paged_and_filtered(client: TestClient) -> None:
     assert (page["total"], page["limit"], page["offset"], len(page["items"])) == (3, 2, 1, 2)
     assert client.get("/api/submissions?unit=S3").json()["total"] == 1
     assert client.get("/api/submissions?status=bogus").status_code == 422
+
+
+def test_create_submission_engine_timeout_retried_then_failed(settings: Settings) -> None:
+    reader = TruthReader(error=EngineTimeoutError("Tesseract did not answer in 30 s."))
+    with TestClient(create_app(settings, reader=reader)) as client:
+        sign_in_admin(client)
+        campaign = setup_campaign(client, "S1")
+        files = [(PNG_SAMPLE.name, PNG_SAMPLE.read_bytes())]
+        submission = upload(client, unit="S1", campaign=campaign, files=files).json()
+        final = wait_for_submission(client, submission["id"])
+        assert final["status"] == "failed"
+        assert final["error"]["code"] == "engine_timeout"  # type: ignore[index]
+        job = client.get(submission["links"]["job"]).json()
+        assert (job["state"], job["attempt"]) == ("failed", settings.max_attempts)
+        assert client.get(f"/api/submissions/{submission['id']}/readings").json()["fields"] == []

@@ -21,13 +21,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.cluster import start_worker, stop_process
 from ocr.clean import clean_page
 from ocr.layout import load_layout
 from ocr.load import InputFile, load_document
 from ocr.pipeline import extract_cleaned
-from service import repository
+from service import store
 from service.app import create_app
-from service.cluster import start_worker, stop_process
 from service.models import AuditEvent, Job, Reading, Submission
 from service.settings import Settings
 from tests.conftest import SAMPLES
@@ -116,7 +116,7 @@ def stored_readings(
     with sessions() as session:
         return [
             (r.row_key, r.field, r.value, r.text, r.status)
-            for r in repository.list_readings(session, submission_id)
+            for r in store.list_readings(session, submission_id)
         ]
 
 

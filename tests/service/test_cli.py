@@ -118,3 +118,20 @@ def test_ensure_first_admin_creates_once_with_private_password(tmp_path: Path) -
         user = auth.authenticate(session, "admin", password)
         assert user.role == "admin"
         assert auth.ensure_first_admin(session, settings) is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("bench", "accuracy"),
+        ("calibrate", "calibrate"),
+        ("bench-throughput", "throughput"),
+        ("bench-load", "load"),
+    ],
+)
+def test_main_moved_tool_command_one_line_hint(
+    old: str, new: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([old, "samples/llw-summary-2022"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"formscan: moved: run `python -m bench {new} …` from a source checkout\n"

@@ -17,10 +17,10 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import repository
-from service.celery_app import create_celery_app
+from service import store
 from service.db import create_db_engine, make_session_factory, upgrade_database
-from service.dispatch import Dispatcher
+from service.jobs.celery_app import create_celery_app
+from service.jobs.dispatch import Dispatcher
 from service.models import Job
 from service.settings import Settings
 from tests.service.conftest import make_settings, open_campaign, queue_submission
@@ -53,7 +53,7 @@ def sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
         campaign = open_campaign(session)
         for i in range(JOBS):
             code = f"S{i}"
-            repository.create_unit(session, code=code, name=code, kind="school", parent_code=None)
+            store.create_unit(session, code=code, name=code, kind="school", parent_code=None)
             queue_submission(session, unit_code=code, campaign_id=campaign, sha256=f"{i:064x}")
     yield factory
     engine.dispose()
@@ -117,7 +117,7 @@ def test_dispatch_expired_lease_resent_once_per_lease(
     api = dispatcher(settings)
     assert api.dispatch() == JOBS
     with sessions.begin() as session:
-        claimed = repository.claim_job(session, worker_id="gone", lease_seconds=LEASE_S)
+        claimed = store.claim_job(session, worker_id="gone", lease_seconds=LEASE_S)
     assert claimed is not None
     assert api.dispatch() == 0  # running under a live lease
     time.sleep(LEASE_S + 0.1)
@@ -134,9 +134,9 @@ def test_dispatch_failed_then_retried_job_sent_again(
     api = dispatcher(settings)
     assert api.dispatch() == JOBS
     with sessions.begin() as session:
-        claimed = repository.claim_job(session, worker_id="w", lease_seconds=60)
+        claimed = store.claim_job(session, worker_id="w", lease_seconds=60)
         assert claimed is not None
-        repository.record_failure(
+        store.record_failure(
             session,
             submission_id=claimed.submission_id,
             attempt=claimed.attempt,
@@ -148,5 +148,5 @@ def test_dispatch_failed_then_retried_job_sent_again(
         )
     assert api.dispatch() == 0
     with sessions.begin() as session:
-        repository.retry_job(session, job_id=claimed.job_id, max_attempts=2)
+        store.retry_job(session, job_id=claimed.job_id, max_attempts=2)
     assert api.dispatch() == 1

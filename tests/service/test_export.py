@@ -29,11 +29,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from ocr.layout import load_layout
-from service import repository
+from service import store
 from service.app import create_app
 from service.cli import main
-from service.export import CSV_COLUMNS
 from service.models import Reading, Role, SubmissionStatus
+from service.reports.export import CSV_COLUMNS
 from service.settings import get_settings
 from tests.service.conftest import add_user, bearer_token, make_settings
 
@@ -88,16 +88,16 @@ def tree(tmp_path: Path, db_url: str) -> Iterator[Tree]:
 
 
 def build_tree(client: TestClient, sessions: sessionmaker[Session]) -> Tree:
-    rows = [repository.UnitRow("P", "Sở GD&ĐT Bến Tre", "province", None)]
-    rows += [repository.UnitRow(d, f"Phòng GD&ĐT {d}", "district", "P") for d in ("D1", "D2")]
+    rows = [store.UnitRow("P", "Sở GD&ĐT Bến Tre", "province", None)]
+    rows += [store.UnitRow(d, f"Phòng GD&ĐT {d}", "district", "P") for d in ("D1", "D2")]
     rows += [
-        repository.UnitRow(s, HYPERLINK if s == "S12" else f"Trường {s}", "school", d)
+        store.UnitRow(s, HYPERLINK if s == "S12" else f"Trường {s}", "school", d)
         for s, d in SCHOOLS.items()
     ]
     ids = {}
     with sessions.begin() as session:
-        repository.import_units(session, rows)
-        campaign = repository.create_campaign(
+        store.import_units(session, rows)
+        campaign = store.create_campaign(
             session,
             name="Tuần lễ 2022",
             layout_id=LAYOUT.id,
@@ -125,8 +125,8 @@ def build_tree(client: TestClient, sessions: sessionmaker[Session]) -> Tree:
 def add_submission(
     session: Session, unit: str, campaign_id: int, key: str, status: str, at: datetime
 ) -> int:
-    files = [repository.StoredFile(f"{key}.pdf", key.ljust(64, "0"), "application/pdf", 10)]
-    submission, _ = repository.create_submission(
+    files = [store.StoredFile(f"{key}.pdf", key.ljust(64, "0"), "application/pdf", 10)]
+    submission, _ = store.create_submission(
         session, unit_code=unit, campaign_id=campaign_id, files=files, attempt_limit=1
     )
     submission.status, submission.created_at = status, at

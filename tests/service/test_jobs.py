@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ocr.types import Extraction, Reading, ReadingStatus
-from service import repository
+from service import store
 from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import StaleAttemptError
 from service.models import AuditEvent, Job, Submission, utc_now
@@ -31,7 +31,7 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def submission_id(sessions: sessionmaker[Session]) -> int:
     with sessions.begin() as session:
-        repository.create_unit(session, code="S1", name="School", kind="school", parent_code=None)
+        store.create_unit(session, code="S1", name="School", kind="school", parent_code=None)
         campaign = open_campaign(session)
         return queue_submission(session, unit_code="S1", campaign_id=campaign, sha256="0" * 64)
 
@@ -45,11 +45,9 @@ def extraction(value: int, *, flagged: bool = False) -> Extraction:
     return Extraction("llw-summary-2022", 1, readings, pages=1)
 
 
-def claim(
-    sessions: sessionmaker[Session], *, now_offset_s: float = 0.0
-) -> repository.ClaimedJob | None:
+def claim(sessions: sessionmaker[Session], *, now_offset_s: float = 0.0) -> store.ClaimedJob | None:
     with sessions.begin() as session:
-        return repository.claim_job(
+        return store.claim_job(
             session,
             worker_id="test",
             lease_seconds=LEASE_S,
@@ -59,7 +57,7 @@ def claim(
 
 def persist(sessions: sessionmaker[Session], submission_id: int, attempt: int, value: int) -> str:
     with sessions.begin() as session:
-        return repository.persist_extraction(
+        return store.persist_extraction(
             session,
             submission_id=submission_id,
             attempt=attempt,
@@ -71,7 +69,7 @@ def persist(sessions: sessionmaker[Session], submission_id: int, attempt: int, v
 
 def readings(sessions: sessionmaker[Session], submission_id: int) -> list[tuple[str, int | None]]:
     with sessions() as session:
-        rows = repository.list_readings(session, submission_id)
+        rows = store.list_readings(session, submission_id)
         return [(r.field, r.value) for r in rows]
 
 
@@ -89,7 +87,7 @@ def test_persist_extraction_stale_attempt_refused(
         persist(sessions, submission_id, first.attempt, 111)
     assert readings(sessions, submission_id) == []
     with pytest.raises(StaleAttemptError), sessions.begin() as session:
-        repository.record_pages(session, submission_id=submission_id, attempt=1, pages_total=9)
+        store.record_pages(session, submission_id=submission_id, attempt=1, pages_total=9)
 
     assert persist(sessions, submission_id, second.attempt, 7) == "clean"
     assert readings(sessions, submission_id) == [("count", 7), ("people", 70)]
@@ -111,7 +109,7 @@ def test_persist_extraction_retry_replaces_readings(
     claimed = claim(sessions)
     assert claimed is not None
     with sessions.begin() as session:
-        state = repository.record_failure(
+        state = store.record_failure(
             session,
             submission_id=submission_id,
             attempt=claimed.attempt,
@@ -126,7 +124,7 @@ def test_persist_extraction_retry_replaces_readings(
     again = claim(sessions, now_offset_s=61)
     assert again is not None and again.attempt == 2
     with sessions.begin() as session:
-        status = repository.persist_extraction(
+        status = store.persist_extraction(
             session,
             submission_id=submission_id,
             attempt=2,
@@ -147,7 +145,7 @@ def test_record_failure_attempts_exhausted_fails(
         claimed = claim(sessions, now_offset_s=attempt * 1000)
         assert claimed is not None and claimed.attempt == attempt
         with sessions.begin() as session:
-            state = repository.record_failure(
+            state = store.record_failure(
                 session,
                 submission_id=submission_id,
                 attempt=attempt,
@@ -215,10 +213,10 @@ def test_requeue_expired_jobs_after_restart(
     claimed = claim(sessions)
     assert claimed is not None
     with sessions.begin() as session:
-        assert repository.requeue_expired_jobs(session) == 0  # lease still valid
+        assert store.requeue_expired_jobs(session) == 0  # lease still valid
         later = utc_now() + timedelta(seconds=LEASE_S + 1)
-        assert repository.requeue_expired_jobs(session, now=later) == 1
-        assert not repository.renew_lease(
+        assert store.requeue_expired_jobs(session, now=later) == 1
+        assert not store.renew_lease(
             session, job_id=claimed.job_id, attempt=claimed.attempt, lease_seconds=LEASE_S
         )
     again = claim(sessions, now_offset_s=LEASE_S + 2)

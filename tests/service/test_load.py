@@ -2,7 +2,7 @@
 
 ``formscan serve`` and two ``formscan worker`` processes run against the real
 PostgreSQL and Redis (skipped locally without them, failing under ``CI=true``, like
-the other Celery tests). The run itself (``service.scalebench``) checks every upload
+the other Celery tests). The run itself (``bench.scale``) checks every upload
 against the database and the blob store; this test also counts on its own and shows
 that the check would see a corrupt or missing original.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bench.scale import Deployment, LoadRun, run_load_bench, verify_uploads
 from service.models import Job, Submission, SubmissionFile
-from service.scalebench import Deployment, LoadRun, run_load_bench, verify_uploads
 from service.storage import LocalBlobStore
 from tests.conftest import SAMPLES
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ocr.types import Extraction, Reading, ReadingStatus
-from service import repository, review
+from service import review, store
 from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import VersionConflictError
 from service.models import AuditEvent, utc_now
@@ -50,12 +50,12 @@ def processed_submission(
     """A submission of ``unit`` (under ``district``) processed into ``readings``."""
     with sessions.begin() as session:
         for code, kind, parent in (("P", "province", None), (district, "district", "P")):
-            if repository.get_unit_by_code(session, code) is None:
-                repository.create_unit(session, code=code, name=code, kind=kind, parent_code=parent)
-        repository.create_unit(
+            if store.get_unit_by_code(session, code) is None:
+                store.create_unit(session, code=code, name=code, kind=kind, parent_code=parent)
+        store.create_unit(
             session, code=unit, name=f"Trường {unit}", kind="school", parent_code=district
         )
-        campaigns = repository.list_campaigns(session)
+        campaigns = store.list_campaigns(session)
         campaign_id = campaigns[0].id if campaigns else None
         if campaign_id is None:
             campaign_id = open_campaign(session)
@@ -63,11 +63,11 @@ def processed_submission(
             session, unit_code=unit, campaign_id=campaign_id, sha256=unit.lower().rjust(64, "0")
         )
     with sessions.begin() as session:
-        claimed = repository.claim_job(
+        claimed = store.claim_job(
             session, worker_id="test", lease_seconds=30, now=utc_now() + timedelta(seconds=1)
         )
         assert claimed is not None and claimed.submission_id == submission_id
-        repository.persist_extraction(
+        store.persist_extraction(
             session,
             submission_id=submission_id,
             attempt=claimed.attempt,
@@ -205,5 +205,5 @@ def test_audit_event_update_and_delete_refused(sessions: sessionmaker[Session]) 
         with pytest.raises(DBAPIError, match="append-only"), sessions.begin() as session:
             session.execute(statement)
     with sessions() as session:
-        assert session.get_one(AuditEvent, first_id).actor == repository.SYSTEM_ACTOR
+        assert session.get_one(AuditEvent, first_id).actor == store.SYSTEM_ACTOR
         assert len(review.audit_events(session, submission_id=submission_id)) == len(events)

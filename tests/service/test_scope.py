@@ -22,10 +22,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import repository
+from service import store
 from service.app import create_app
-from service.images import encode_png
 from service.models import Job, JobState, Page, Reading, Role, Submission, SubmissionStatus
+from service.page_images import encode_png
 from tests.service.conftest import (
     TEST_PASSWORD,
     _postgres_schema_url,
@@ -81,14 +81,14 @@ def world(
 
 def build_world(client: TestClient) -> World:
     sessions: sessionmaker[Session] = client.app.state.sessions  # type: ignore[attr-defined]
-    store = client.app.state.store  # type: ignore[attr-defined]
-    rows = [repository.UnitRow("P", "Sở GD&ĐT", "province", None)]
-    rows += [repository.UnitRow(d, f"Phòng {d}", "district", "P") for d in ("A", "B")]
-    rows += [repository.UnitRow(s, f"Trường {s}", "school", d) for s, d in SCHOOLS.items()]
-    page_png = store.put_bytes(encode_png(np.full((200, 300), 255, dtype=np.uint8)))
+    blobs = client.app.state.store  # type: ignore[attr-defined]
+    rows = [store.UnitRow("P", "Sở GD&ĐT", "province", None)]
+    rows += [store.UnitRow(d, f"Phòng {d}", "district", "P") for d in ("A", "B")]
+    rows += [store.UnitRow(s, f"Trường {s}", "school", d) for s, d in SCHOOLS.items()]
+    page_png = blobs.put_bytes(encode_png(np.full((200, 300), 255, dtype=np.uint8)))
     with sessions.begin() as session:
-        repository.import_units(session, rows)
-        campaign = repository.create_campaign(
+        store.import_units(session, rows)
+        campaign = store.create_campaign(
             session,
             name="c",
             layout_id="llw-summary-2022",
@@ -118,8 +118,8 @@ def processed_submission(
     session: Session, school: str, campaign_id: int, page_png: str
 ) -> tuple[int, int, int]:
     """A submission in needs_review with one page and one flagged reading, and a failed job."""
-    files = [repository.StoredFile(f"{school}.pdf", "0" * 64, "application/pdf", 10)]
-    submission, _ = repository.create_submission(
+    files = [store.StoredFile(f"{school}.pdf", "0" * 64, "application/pdf", 10)]
+    submission, _ = store.create_submission(
         session, unit_code=school, campaign_id=campaign_id, files=files, attempt_limit=1
     )
     submission.status = SubmissionStatus.NEEDS_REVIEW

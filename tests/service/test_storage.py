@@ -369,7 +369,7 @@ def test_worker_start_missing_bucket_refused(tmp_path: Path, s3_server: str, aws
 
 
 def test_jobs_blob_store_opened_once_per_process(tmp_path: Path) -> None:
-    from service import jobs
+    from service.jobs import run as jobs
 
     settings = _settings(tmp_path, blob_url=(tmp_path / "blobs").as_uri())
     first = jobs._blob_store(settings, pid=os.getpid())

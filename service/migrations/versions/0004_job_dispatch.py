@@ -1,7 +1,7 @@
 """Jobs remember what was sent to the Celery workers.
 
 - ``job.dispatched_attempt``: the attempt number the job had when its message was last
-  sent to the broker (``service.dispatch``); NULL when never sent (the embedded runner
+  sent to the broker (``service.jobs.dispatch``); NULL when never sent (the embedded runner
   sends nothing).
 - ``job.dispatched_at``: when that message was sent.
 

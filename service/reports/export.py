@@ -22,8 +22,8 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ocr.layout import Layout, Row
-from service.aggregate import Facts, UnitInfo
+from ocr.layout import Layout, Row, load_layout
+from service.reports.aggregate import Facts, UnitInfo
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 TITLE_NOTE = "(Kèm theo Báo cáo kết quả tổ chức Tuần lễ)"
@@ -133,6 +133,7 @@ def _code_group(facts: Facts, group_of: dict[int, str]) -> dict[str, str]:
 
 
 def group_names(facts: Facts) -> dict[str, str]:
+    """Names of the districts and provinces of ``facts``, by code."""
     names = {u.district_code: u.district_name for u in facts.units}
     names |= {u.province_code: u.province_name for u in facts.units}
     if facts.target is not None:
@@ -159,7 +160,8 @@ def to_csv(facts: Facts) -> bytes:
     frame = readings_frame(facts)[list(CSV_COLUMNS)].copy()
     for column in ("unit_name", "unit_code", "district"):
         frame[column] = frame[column].map(neutralise)
-    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    text: str = frame.to_csv(index=False, lineterminator="\r\n")
+    return text.encode("utf-8-sig")
 
 
 # --- XLSX -----------------------------------------------------------------------------
@@ -217,6 +219,13 @@ def missing_units(facts: Facts) -> list[tuple[UnitInfo, str]]:
     return result
 
 
+def export_file(facts: Facts, *, file_format: str) -> bytes:
+    """The report as a file: ``csv`` (long format) or ``xlsx`` (the official table)."""
+    if file_format == "csv":
+        return to_csv(facts)
+    return to_xlsx(facts, load_layout(facts.layout_id))
+
+
 # --- charts ---------------------------------------------------------------------------
 
 
@@ -269,7 +278,7 @@ SUMMARY_WIDTHS = (6, 52, 13, 12, 14, 16)
 
 def _new_book() -> Workbook:
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)
     return book
 
 

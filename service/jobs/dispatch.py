@@ -27,7 +27,8 @@ from kombu.exceptions import ChannelError
 from sqlalchemy import ColumnElement, Row, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import repository
+from service import store
+from service.db import rows_changed
 from service.models import Job, JobState, utc_now
 from service.settings import Settings
 
@@ -38,13 +39,13 @@ PROCESS_TASK = "formscan.process"
 
 def claim_submission(
     session: Session, *, submission_id: int, worker_id: str, lease_seconds: float
-) -> repository.ClaimedJob | None:
-    """Claim the job of one submission (``repository.claim_job`` with that filter).
+) -> store.ClaimedJob | None:
+    """Claim the job of one submission (``store.claim_job`` with that filter).
 
     None when the job is not claimable: done, failed, not yet due, or running under
     a lease that has not run out. The caller commits.
     """
-    return repository.claim_job(
+    return store.claim_job(
         session, worker_id=worker_id, lease_seconds=lease_seconds, submission_id=submission_id
     )
 
@@ -61,6 +62,7 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the dispatch thread."""
         self._thread = threading.Thread(target=self._loop, name="formscan-dispatch", daemon=True)
         self._thread.start()
 
@@ -69,6 +71,7 @@ class Dispatcher:
         self._wake.set()
 
     def stop(self) -> None:
+        """Stop dispatching; queued jobs stay queued for the next dispatcher."""
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
@@ -90,9 +93,9 @@ class Dispatcher:
         resend_before = now - timedelta(seconds=self.settings.lease_seconds)
         with self.sessions.begin() as session:
             # A job whose last allowed attempt lost its worker is failed, not re-sent.
-            repository.fail_abandoned_jobs(session, now=now)
+            store.fail_abandoned_jobs(session, now=now)
         with self.sessions() as session:
-            due = and_(Job.attempt < Job.attempt_limit, repository.claimable(now))
+            due = and_(Job.attempt < Job.attempt_limit, store.claimable(now))
             jobs = session.execute(
                 select(Job.id, Job.submission_id, Job.attempt).where(
                     due,
@@ -124,7 +127,8 @@ class Dispatcher:
         job is sent again (a duplicate the claim refuses), never lost.
         """
         with self.sessions.begin() as session:
-            taken = session.execute(
+            taken = rows_changed(
+                session,
                 update(Job)
                 .where(
                     Job.id == job_id,
@@ -132,9 +136,9 @@ class Dispatcher:
                     or_(_not_sent(), _sent_before(resend_before)),
                 )
                 .values(dispatched_attempt=attempt, dispatched_at=now)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            if taken.rowcount != 1:
+            if taken != 1:
                 return False
             self.app.send_task(PROCESS_TASK, args=[submission_id], queue=self.settings.celery_queue)
         log.info("submission %d: sent to the workers (attempt %d)", submission_id, attempt)
@@ -142,7 +146,7 @@ class Dispatcher:
 
     def _lost_messages(
         self, session: Session, due: ColumnElement[bool], resend_before: datetime
-    ) -> Sequence[Row[tuple[int, int, int]]]:
+    ) -> Sequence[Row[int, int, int]]:
         """Queued jobs whose message the broker no longer holds: send them again.
 
         A Redis that restarts without persistence (or is flushed) forgets its queue,

@@ -1,7 +1,7 @@
 """The scale benchmarks' parts, and both commands end to end on a tiny batch.
 
-``bench-throughput`` needs the CI's PostgreSQL and Redis (skipped locally without
-them, failing under ``CI=true``); ``bench-load --embedded`` needs neither.
+``python -m bench throughput`` needs the CI's PostgreSQL and Redis (skipped locally without
+them, failing under ``CI=true``); ``python -m bench load --embedded`` needs neither.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.cluster import REPO_ROOT
+from bench.scale import load_documents, numbered_copy, percentile
 from ocr.load import InputFile, load_document
-from service.cluster import REPO_ROOT
-from service.scalebench import load_documents, numbered_copy, percentile
 from tests.conftest import SAMPLES
 
 PNG = SAMPLES / "typed-clean-200dpi.png"
@@ -84,9 +84,9 @@ def test_percentile_nearest_rank() -> None:
     assert percentile([], 95) is None
 
 
-def _formscan(*args: str, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
+def _bench(*args: str, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
+        [sys.executable, "-m", "bench", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -99,8 +99,8 @@ def test_bench_load_embedded_command_reports_nothing_lost(tmp_path: Path) -> Non
     documents = tmp_path / "documents"
     documents.mkdir()
     shutil.copy(PDF, documents / PDF.name)
-    result = _formscan(
-        "bench-load", str(documents), "--embedded", "--uploads", "4", "--concurrency", "4",
+    result = _bench(
+        "load", str(documents), "--embedded", "--uploads", "4", "--concurrency", "4",
         "--workers", "1", "--work-dir", str(tmp_path / "run"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -114,8 +114,8 @@ def test_bench_throughput_command_prints_ratio(
     documents = tmp_path / "documents"
     documents.mkdir()
     shutil.copy(PDF, documents / PDF.name)
-    result = _formscan(
-        "bench-throughput", str(documents), "--processes", "1", "2", "--copies", "2",
+    result = _bench(
+        "throughput", str(documents), "--processes", "1", "2", "--copies", "2",
         "--database-url", pg_database_url,
         "--broker-url", broker_url, "--work-dir", str(tmp_path / "run"),
     )  # fmt: skip
@@ -133,13 +133,13 @@ def test_bench_throughput_command_prints_ratio(
 
 def test_bench_commands_unreachable_services_one_line(tmp_path: Path) -> None:
     closed = "postgresql+psycopg://postgres@127.0.0.1:1/test"
-    result = _formscan("bench-throughput", "--database-url", closed, timeout_s=60)
+    result = _bench("throughput", "--database-url", closed, timeout_s=60)
     assert result.returncode == 1
     assert result.stderr.startswith("formscan: bench_failed: PostgreSQL at ")
     assert result.stderr.strip().endswith("Fix: start it, or pass --database-url")
     assert len(result.stderr.strip().splitlines()) == 1
-    result = _formscan(
-        "bench-load", "--database-url", "sqlite://", "--broker-url", "redis://127.0.0.1:1/0",
+    result = _bench(
+        "load", "--database-url", "sqlite://", "--broker-url", "redis://127.0.0.1:1/0",
         timeout_s=60,
     )  # fmt: skip
     assert result.returncode == 1

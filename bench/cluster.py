@@ -1,6 +1,6 @@
 """A formscan deployment on this machine, in subprocesses: ``formscan serve`` and workers.
 
-The scale benchmarks (``service.scalebench``) and the tests of the distributed mode
+The scale benchmarks (``bench.scale``) and the tests of the distributed mode
 run the very commands an operator runs, each in its own process group, talking over
 loopback to the PostgreSQL and Redis named in the settings. Nothing here is used by
 the service itself.

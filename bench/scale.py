@@ -1,11 +1,11 @@
 """Scale benchmarks of the distributed mode: throughput by worker processes, and a load run.
 
-Both run the real deployment on this machine (``service.cluster``): ``formscan serve``
+Both run the real deployment on this machine (``bench.cluster``): ``formscan serve``
 and ``formscan worker`` processes against PostgreSQL and Redis on loopback, each run
 in a scratch PostgreSQL schema, data directory and Celery queue of its own, removed
 afterwards.
 
-``formscan bench-throughput`` reads the same batch with 1 and with 2 worker
+``python -m bench throughput`` reads the same batch with 1 and with 2 worker
 processes (or any list) in one run and prints pages per minute and the ratio. To time
 OCR and not start-up, every submission is uploaded and queued first, the workers are
 started on an idle holding queue and answer a ping, and then all of them are told at
@@ -13,7 +13,7 @@ once to consume the batch's queue (``add_consumer``); the clock runs from the fi
 job's claim to the last job's result, as the database records them (``timeline.json``
 in the work directory has every job's span).
 
-``formscan bench-load`` starts the API and its workers, fires N uploads at once
+``python -m bench load`` starts the API and its workers, fires N uploads at once
 (one per unit, each a distinct file: sample bytes with a numbered comment), and then
 proves from the database and the blob store that nothing was lost: every accepted
 upload has its submission, every original is stored under the SHA-256 the client
@@ -23,12 +23,17 @@ set of readings. It reports the API's latency while uploading and while processi
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
+import os
 import statistics
 import struct
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 import zlib
@@ -44,7 +49,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.cluster import ApiProcess, start_api, start_worker, stop_process
+from bench.cluster import ApiProcess, start_api, start_worker, stop_process
 from service.db import create_db_engine, make_session_factory
 from service.models import Job, Reading, Submission, SubmissionStatus, utc_now
 from service.settings import Settings
@@ -202,6 +207,7 @@ class Deployment:
 
     @property
     def headers(self) -> dict[str, str]:
+        """The bearer token of the deployment's admin, for every request."""
         return {"Authorization": f"Bearer {self.token}"}
 
     def register_units(self, count: int) -> tuple[list[str], int]:
@@ -400,6 +406,7 @@ class ThroughputRun:
 
     @property
     def pages_per_minute(self) -> float:
+        """Pages read per minute of the timed span (0 for an empty span)."""
         return 60.0 * self.pages / self.seconds if self.seconds > 0 else 0.0
 
     @property
@@ -455,7 +462,7 @@ def _accepted_ids(results: Sequence[UploadResult]) -> list[int]:
 def _time_workers(
     dep: Deployment, ids: Sequence[int], *, processes: int, holding: str, work_dir: Path
 ) -> ThroughputRun:
-    from service.celery_app import create_celery_app
+    from service.jobs.celery_app import create_celery_app
 
     hold_settings = dep.settings.model_copy(update={"celery_queue": holding})
     names = [f"bench{i}@{holding}" for i in range(processes)]
@@ -606,6 +613,7 @@ class Verification:
 
     @property
     def is_complete(self) -> bool:
+        """Nothing lost, nothing left unfinished, every reading recorded."""
         return not (self.lost or self.not_final or self.incomplete_readings)
 
 
@@ -621,10 +629,12 @@ class LoadRun:
 
     @property
     def accepted(self) -> int:
+        """Uploads the API accepted (202)."""
         return sum(1 for u in self.uploads if u.status_code == 202)
 
     @property
     def is_lossless(self) -> bool:
+        """Every upload was accepted and every accepted one was found complete."""
         return self.found.is_complete and self.accepted == len(self.uploads)
 
 
@@ -803,3 +813,116 @@ def format_load(run: LoadRun) -> str:
 
 def _counts(counts: dict[str, int] | dict[int, int]) -> str:
     return ", ".join(f"{key}: {n}" for key, n in sorted(counts.items()))
+
+
+# --- the commands ------------------------------------------------------------------
+
+# Where the scale benchmarks find PostgreSQL and Redis unless told (the CI machine's).
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
+
+
+def throughput_main(argv: Sequence[str]) -> int:
+    """``python -m bench throughput``: pages per minute by worker process count."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench throughput",
+        description="pages per minute of the Celery workers with 1, 2, ... processes",
+    )
+    parser.add_argument(
+        "--processes", type=int, nargs="+", default=[1, 2], help="worker process counts (1 2)"
+    )
+    parser.add_argument(
+        "--copies", type=int, default=3, help="numbered copies of every document in the batch"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every count (median)")
+    _add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    with _work_dir(args) as work_dir, _one_line_errors():
+        runs = run_throughput_bench(
+            args.directory,
+            processes=args.processes,
+            copies=args.copies,
+            rounds=args.rounds,
+            database_url=args.database_url,
+            broker_url=args.broker_url,
+            work_dir=Path(work_dir),
+            progress=_progress,
+        )
+    sys.stdout.write(format_throughput(runs) + "\n")
+    return 0
+
+
+def load_main(argv: Sequence[str]) -> int:
+    """``python -m bench load``: many concurrent uploads; exit status 1 if one is lost."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench load",
+        description="many concurrent uploads against a live API; proves nothing is lost",
+    )
+    parser.add_argument("--uploads", type=int, default=200, help="uploads, one per unit (200)")
+    parser.add_argument("--concurrency", type=int, default=200, help="uploads in flight (200)")
+    parser.add_argument("--workers", type=int, default=2, help="OCR worker processes (2)")
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="the embedded default (SQLite, in-process runner) instead of Celery",
+    )
+    _add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    with _work_dir(args) as work_dir, _one_line_errors():
+        run = run_load_bench(
+            args.directory,
+            uploads=args.uploads,
+            concurrency=args.concurrency,
+            workers=args.workers,
+            database_url="sqlite://" if args.embedded else args.database_url,
+            broker_url=None if args.embedded else args.broker_url,
+            work_dir=Path(work_dir),
+            progress=_progress,
+        )
+    sys.stdout.write(format_load(run) + "\n")
+    return 0 if run.is_lossless else 1
+
+
+def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "directory",
+        type=Path,
+        nargs="?",
+        default=Path("samples/llw-summary-2022"),
+        metavar="DIR",
+        help="documents: *.truth.json with their files, or PDFs and images",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("FORMSCAN_DATABASE_URL") or DEFAULT_DATABASE_URL,
+        help="PostgreSQL to create a scratch schema in (dropped afterwards)",
+    )
+    parser.add_argument(
+        "--broker-url",
+        default=os.environ.get("FORMSCAN_BROKER_URL") or DEFAULT_BROKER_URL,
+        help="Redis for the Celery queues",
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, default=None, help="keep data and logs here (default: temp)"
+    )
+
+
+def _work_dir(args: argparse.Namespace) -> contextlib.AbstractContextManager[str]:
+    if args.work_dir is not None:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        return contextlib.nullcontext(str(args.work_dir))
+    return tempfile.TemporaryDirectory(prefix="formscan-bench-")
+
+
+@contextlib.contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """A missing service, sample or process start ends the benchmark with one line."""
+    try:
+        yield
+    except (RuntimeError, ValueError) as exc:
+        sys.stderr.write(f"formscan: bench_failed: {exc}\n")
+        raise SystemExit(1) from exc
+
+
+def _progress(message: str) -> None:
+    sys.stderr.write(f"{message}\n")

@@ -1,8 +1,8 @@
 """The Celery application of ``formscan worker`` and its one task, ``formscan.process``.
 
 The task holds no business logic: it claims the submission's job in the database with
-a lease and a new attempt (``service.dispatch.claim_submission``, as the embedded
-runner claims), renews the lease while ``service.jobs.run_job`` runs, and returns. A
+a lease and a new attempt (``service.jobs.dispatch.claim_submission``, as the embedded
+runner claims), renews the lease while ``service.jobs.run.run_job`` runs, and returns. A
 message for a job that is done, or leased by a live worker, does nothing.
 
 Delivery is at least once (``acks_late``, ``reject_on_worker_lost``, prefetch 1; a
@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
 from sqlalchemy.exc import OperationalError
 
-from service import repository
+from service.jobs.lease import lease_kept
+from service.jobs.process import configure_worker_process
 from service.settings import Settings, get_settings
-from service.worker import configure_worker_process
 
 log = logging.getLogger(__name__)
-
-RENEWALS_PER_LEASE = 3
 
 
 def create_celery_app(settings: Settings) -> Celery:
@@ -60,7 +57,7 @@ def _init_worker_process(**_: Any) -> None:
     configure_worker_process()
     # The OCR stack (OpenCV, Tesseract bindings, layouts) loads here, once per process,
     # not in the first job's time.
-    import service.jobs  # noqa: F401
+    import service.jobs.run  # noqa: F401
 
 
 @app.task(
@@ -82,8 +79,8 @@ def process(self: Any, submission_id: int) -> str:
 def execute(submission_id: int, settings: Settings, *, worker_id: str) -> str:
     """The task body, callable without Celery."""
     from service.db import make_session_factory, shared_engine
-    from service.dispatch import claim_submission
-    from service.jobs import run_job
+    from service.jobs.dispatch import claim_submission
+    from service.jobs.run import run_job
 
     sessions = make_session_factory(shared_engine(settings.database_url))
     with sessions.begin() as session:
@@ -96,30 +93,7 @@ def execute(submission_id: int, settings: Settings, *, worker_id: str) -> str:
     if claim is None:
         log.info("submission %d: not claimable (done or leased); nothing to do", submission_id)
         return "not_claimed"
-    done = threading.Event()
-
-    def renew() -> None:
-        while not done.wait(settings.lease_seconds / RENEWALS_PER_LEASE):
-            try:
-                with sessions.begin() as session:
-                    is_current = repository.renew_lease(
-                        session,
-                        job_id=claim.job_id,
-                        attempt=claim.attempt,
-                        lease_seconds=settings.lease_seconds,
-                    )
-            except Exception:  # a missed renewal is retried; the lease has slack
-                log.exception("submission %d: lease renewal failed", submission_id)
-                continue
-            if not is_current:
-                return
-
-    renewer = threading.Thread(target=renew, name="formscan-lease", daemon=True)
-    renewer.start()
-    try:
+    with lease_kept(sessions, claim, lease_seconds=settings.lease_seconds):
         outcome = run_job(claim.submission_id, claim.attempt, settings)
-    finally:
-        done.set()
-        renewer.join()
     log.info("submission %d attempt %d: %s", submission_id, claim.attempt, outcome)
     return outcome

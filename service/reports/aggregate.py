@@ -1,7 +1,7 @@
 """What goes into a campaign's totals: units, their latest submissions, readings, completeness.
 
 This module reads the database and returns plain values (``Facts``); the arithmetic on
-them (pandas) and the file formats live in ``service.export``. The rules:
+them (pandas) and the file formats live in ``service.reports.export``. The rules:
 
 - **Whose data.** The campaign's expected units (every unit that submitted when the
   campaign expects none) below the report's target unit and inside the user's scope.
@@ -26,10 +26,10 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import repository
-from service.auth import Scope
+from service import store
 from service.errors import InvalidRequestError, NotFoundError
 from service.models import Campaign, Reading, Submission, SubmissionStatus, Unit
+from service.scope import Scope, descendants
 
 # Deadlines are calendar days of the Vietnamese administration (Asia/Ho_Chi_Minh has no
 # daylight saving time, so a fixed offset is exact).
@@ -39,12 +39,16 @@ PROVINCE_KIND = "province"
 
 
 class Level(StrEnum):
+    """The groups totals are made by: districts or provinces."""
+
     DISTRICT = "district"
     PROVINCE = "province"
 
 
 @dataclass(frozen=True)
 class UnitInfo:
+    """A unit with its district and province, as reports group it."""
+
     id: int
     code: str
     name: str
@@ -57,6 +61,8 @@ class UnitInfo:
 
 @dataclass(frozen=True)
 class SubmissionInfo:
+    """What reports need of a unit's latest submission."""
+
     id: int
     unit_id: int
     version: int
@@ -66,6 +72,8 @@ class SubmissionInfo:
 
 @dataclass(frozen=True)
 class ReadingInfo:
+    """What reports need of one reading of an included submission."""
+
     id: int
     submission_id: int
     unit_id: int
@@ -93,6 +101,7 @@ class Facts:
     include_unreviewed: bool
 
     def is_included(self, submission: SubmissionInfo) -> bool:
+        """Whether ``submission`` counts in the totals (clean, or under review on request)."""
         allowed = {SubmissionStatus.CLEAN.value}
         if self.include_unreviewed:
             allowed.add(SubmissionStatus.NEEDS_REVIEW.value)
@@ -105,6 +114,7 @@ def deadline_end(deadline: date) -> datetime:
 
 
 def is_late(first_at: datetime, deadline: date | None) -> bool:
+    """Whether a first submission at ``first_at`` came after the deadline's day ended."""
     return deadline is not None and first_at >= deadline_end(deadline)
 
 
@@ -117,7 +127,7 @@ def collect(
     include_unreviewed: bool = False,
 ) -> Facts:
     """Read the units, latest submissions and included readings of a report."""
-    campaign = repository.get_campaign(session, campaign_id)
+    campaign = store.get_campaign(session, campaign_id)
     tree = _Tree(session)
     expected_ids = [u.id for u in campaign.expected_units] or _submitting_unit_ids(
         session, campaign_id
@@ -201,18 +211,9 @@ class _Tree:
     def __init__(self, session: Session) -> None:
         rows = session.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.parent_id))
         self.rows = {r.id: r for r in rows}
-        self.children: dict[int, list[int]] = defaultdict(list)
-        for r in self.rows.values():
-            if r.parent_id is not None:
-                self.children[r.parent_id].append(r.id)
 
     def subtree(self, root_id: int) -> list[int]:
-        found, stack = [], [root_id]
-        while stack:
-            uid = stack.pop()
-            found.append(uid)
-            stack.extend(self.children.get(uid, ()))
-        return found
+        return descendants(((r.id, r.parent_id) for r in self.rows.values()), root_id)
 
     def _ancestor(self, uid: int, kind: str) -> int | None:
         seen: set[int] = set()
@@ -257,12 +258,14 @@ def resolve_target(
     home_unit_id: int | None,
     scope: Scope,
 ) -> Unit:
-    """The unit a report is about: ``unit_code``, else the user's own unit, else the
-    campaign's only province. Outside ``scope`` it does not exist (404); it must be of
-    the ``level``'s kind (422 otherwise).
+    """The unit a report is about.
+
+    It is ``unit_code``, else the user's own unit, else the campaign's only province.
+    Outside ``scope`` it does not exist (404); it must be of the ``level``'s kind (422
+    otherwise).
     """
     if unit_code is not None:
-        unit = repository.get_unit_by_code(session, unit_code)
+        unit = store.get_unit_by_code(session, unit_code)
         if unit is None or not scope.allows(unit.id):
             raise NotFoundError(f"No unit {unit_code!r}.")
     elif home_unit_id is not None:
@@ -366,3 +369,32 @@ def readings_of(
         )
         for r, unit_id in rows
     }
+
+
+def report_facts(
+    session: Session,
+    campaign_id: int,
+    *,
+    scope: Scope,
+    level: Level,
+    unit_code: str | None,
+    home_unit_id: int | None,
+    include_unreviewed: bool,
+) -> Facts:
+    """The facts of a report about ``unit_code`` (see ``resolve_target``) at ``level``.
+
+    The exports of the API and of ``formscan export`` both start here; ``home_unit_id``
+    is a reviewer's own unit, the default target (None for an admin or the CLI).
+    """
+    campaign = store.get_campaign(session, campaign_id)
+    target = resolve_target(
+        session,
+        campaign,
+        level=level,
+        unit_code=unit_code,
+        home_unit_id=home_unit_id,
+        scope=scope,
+    )
+    return collect(
+        session, campaign.id, scope=scope, target=target, include_unreviewed=include_unreviewed
+    )

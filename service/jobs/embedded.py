@@ -1,6 +1,6 @@
 """The embedded job runner: a thread in the API process feeding a process pool.
 
-It holds no job state of its own; the database does (see ``service.repository``).
+It holds no job state of its own; the database does (see ``service.store``).
 The thread loops: claim due jobs while a worker is free, submit ``jobs.run_job`` to
 the pool, renew the leases of running attempts, and collect finished futures. A
 worker process that dies (SIGKILL, out of memory, a segfault in a native library)
@@ -11,7 +11,7 @@ attempts) and builds a new pool. A stopped or killed service leaves its attempts
 (``requeue_expired_jobs`` at start, ``claim_job`` any time).
 
 Celery (or any other runner) would replace only this module: claim, call
-``run_job(submission_id, attempt, settings)``, renew the lease.
+``run_job(submission_id, attempt, settings, reader=...)``, renew the lease.
 """
 
 from __future__ import annotations
@@ -28,22 +28,19 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import repository
+from service import store
 from service.errors import StaleAttemptError
-from service.jobs import run_job
+from service.jobs.lease import renew_all, renewal_interval_s
+from service.jobs.process import configure_worker_process
+from service.jobs.run import DEFAULT_READER, FormReader, run_job
 from service.settings import Settings
-from service.worker import configure_worker_process
 
 log = logging.getLogger(__name__)
-
-# Leases are renewed this many times per lease period, so one missed renewal (a slow
-# database, a busy thread) does not let a healthy attempt's lease run out.
-RENEWALS_PER_LEASE = 3
 
 
 @dataclass
 class _InFlight:
-    claim: repository.ClaimedJob
+    claim: store.ClaimedJob
     future: Future[str]
     pool: ProcessPoolExecutor
 
@@ -51,9 +48,16 @@ class _InFlight:
 class EmbeddedRunner:
     """Run queued jobs in a local process pool until ``stop`` is called."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        *,
+        reader: FormReader = DEFAULT_READER,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.reader = reader
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:embedded"
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -63,8 +67,9 @@ class EmbeddedRunner:
         self._last_renewal = 0.0
 
     def start(self) -> None:
+        """Re-queue attempts whose leases ran out, then start the pool and the loop."""
         with self.sessions.begin() as session:
-            count = repository.requeue_expired_jobs(session)
+            count = store.requeue_expired_jobs(session)
         if count:
             log.info("re-queued %d job(s) left running with expired leases", count)
         self._pool = self._new_pool()
@@ -117,7 +122,7 @@ class EmbeddedRunner:
     def _fill(self) -> None:
         while len(self._in_flight) < self.settings.workers and not self._stopping.is_set():
             with self.sessions.begin() as session:
-                claim = repository.claim_job(
+                claim = store.claim_job(
                     session,
                     worker_id=self.worker_id,
                     lease_seconds=self.settings.lease_seconds,
@@ -128,7 +133,9 @@ class EmbeddedRunner:
             assert pool is not None
             log.info("submission %d: attempt %d started", claim.submission_id, claim.attempt)
             try:
-                future = pool.submit(run_job, claim.submission_id, claim.attempt, self.settings)
+                future = pool.submit(
+                    run_job, claim.submission_id, claim.attempt, self.settings, reader=self.reader
+                )
             except BrokenProcessPool:
                 self._in_flight[claim.job_id] = _InFlight(claim, _broken_future(), pool)
                 return
@@ -153,7 +160,7 @@ class EmbeddedRunner:
         if is_broken:
             self._rebuild_pool()
 
-    def _record_lost(self, claim: repository.ClaimedJob) -> None:
+    def _record_lost(self, claim: store.ClaimedJob) -> None:
         log.error(
             "submission %d: worker process died during attempt %d",
             claim.submission_id,
@@ -162,7 +169,7 @@ class EmbeddedRunner:
         )
         try:
             with self.sessions.begin() as session:
-                repository.record_failure(
+                store.record_failure(
                     session,
                     submission_id=claim.submission_id,
                     attempt=claim.attempt,
@@ -183,17 +190,11 @@ class EmbeddedRunner:
 
     def _renew_leases(self) -> None:
         now = time.monotonic()
-        if now - self._last_renewal < self.settings.lease_seconds / RENEWALS_PER_LEASE:
+        if now - self._last_renewal < renewal_interval_s(self.settings.lease_seconds):
             return
         self._last_renewal = now
-        for item in self._in_flight.values():
-            with self.sessions.begin() as session:
-                repository.renew_lease(
-                    session,
-                    job_id=item.claim.job_id,
-                    attempt=item.claim.attempt,
-                    lease_seconds=self.settings.lease_seconds,
-                )
+        claims = [item.claim for item in self._in_flight.values()]
+        renew_all(self.sessions, claims, lease_seconds=self.settings.lease_seconds)
 
 
 def _broken_future() -> Future[str]:

@@ -2,12 +2,12 @@
 
 Contract (what a runner may rely on):
 
-1. The caller has claimed the job (``repository.claim_job``) and passes the attempt it
+1. The caller has claimed the job (``store.claim_job``) and passes the attempt it
    got; every database write of this function is fenced by that attempt, so a late or
    duplicate execution writes nothing (``StaleAttemptError`` is logged and swallowed).
 2. Steps: load the originals from the blob store -> ``ocr.load.load_document`` ->
    record the page count -> ``ocr.pipeline.extract`` -> store the cleaned page images
-   (``service.images``) -> replace the submission's pages
+   (``service.page_images``) -> replace the submission's pages
    and readings, mark the job done and set the submission's status (``needs_review``
    if any reading is flagged, else ``clean``), in one transaction.
 3. ``InputError`` and ``LayoutError`` (the file or the campaign's layout) fail the job
@@ -15,11 +15,13 @@ Contract (what a runner may rely on):
    bug) is retried with backoff until the attempts are used up; unexpected
    exceptions are logged with their traceback and recorded as ``internal_error``.
 4. It records its own outcome and returns it; it never raises. A runner only has
-   to notice when the process running it dies (``repository.record_failure`` with
+   to notice when the process running it dies (``store.record_failure`` with
    ``worker_lost``) and to renew the lease while it runs.
 
 Arguments are plain picklable values, so the same function runs in a process pool
-today and as a Celery task body later.
+and as a Celery task body. ``reader`` is the seam between the job and the OCR engine:
+by default ``TesseractFormReader`` (the whole ``ocr`` pipeline); tests of the service
+that do not test reading pass a fake that returns known readings at once.
 """
 
 from __future__ import annotations
@@ -28,19 +30,23 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from ocr.clean import clean_page
 from ocr.errors import InputError, LayoutError, OcrError
-from ocr.layout import load_layout
+from ocr.layout import Layout, load_layout
 from ocr.load import InputFile, LoadLimits, load_document
 from ocr.pipeline import extract_cleaned
+from ocr.read import Reader
+from ocr.types import Extraction
 from ocr.types import Page as OcrPage
-from service import repository
+from service import store
 from service.db import make_session_factory, shared_engine
 from service.errors import StaleAttemptError
-from service.images import store_page_images
 from service.models import Submission
+from service.page_images import store_page_images
 from service.settings import Settings, get_settings
 from service.storage import BlobStore, open_blob_store
 
@@ -49,7 +55,56 @@ log = logging.getLogger(__name__)
 INTERNAL_ERROR_FIX = "Retry later; if it persists, contact the administrator."
 
 
-def run_job(submission_id: int, attempt: int, settings: Settings | None = None) -> str:
+class FormReader(Protocol):
+    """Reads a submission's cleaned pages into readings: what a job asks of the engine.
+
+    ``on_page_read(n)`` is told that ``n`` pages are done, for the progress shown to
+    the uploader. Errors are ``ocr.errors`` exceptions (an ``InputError`` fails the
+    job, an ``EngineError`` is retried). Implementations are picklable: the embedded
+    runner sends the reader to its worker processes with each job.
+    """
+
+    def read_form(
+        self,
+        pages: Sequence[OcrPage],
+        layout: Layout,
+        *,
+        on_page_read: Callable[[int], None],
+    ) -> Extraction:
+        """Read ``pages`` with ``layout``; tell ``on_page_read`` as pages are done."""
+        ...
+
+
+@dataclass(frozen=True)
+class TesseractFormReader:
+    """The production reader: ``ocr.pipeline.extract_cleaned`` with ``reader``'s cells.
+
+    ``reader`` None is the engine's default cell reader (Tesseract, see ``ocr.read``).
+    """
+
+    reader: Reader | None = None
+
+    def read_form(
+        self,
+        pages: Sequence[OcrPage],
+        layout: Layout,
+        *,
+        on_page_read: Callable[[int], None],
+    ) -> Extraction:
+        """Find the table, match its rows, read the value cells and apply the rules."""
+        return extract_cleaned(pages, layout, reader=self.reader, on_page_read=on_page_read)
+
+
+DEFAULT_READER = TesseractFormReader()
+
+
+def run_job(
+    submission_id: int,
+    attempt: int,
+    settings: Settings | None = None,
+    *,
+    reader: FormReader = DEFAULT_READER,
+) -> str:
     """Process one submission under a claimed attempt; returns the outcome.
 
     The outcome is the submission status (``needs_review``, ``clean``, ``failed``),
@@ -59,7 +114,7 @@ def run_job(submission_id: int, attempt: int, settings: Settings | None = None) 
     settings = settings or get_settings()
     extra = {"submission_id": submission_id, "attempt": attempt}
     try:
-        return _process(submission_id, attempt, settings)
+        return _process(submission_id, attempt, settings, reader)
     except StaleAttemptError:
         log.warning(
             "attempt %d of submission %d was superseded", attempt, submission_id, extra=extra
@@ -75,37 +130,37 @@ def run_job(submission_id: int, attempt: int, settings: Settings | None = None) 
         return _record(submission_id, attempt, settings, exc=None, is_retryable=True)
 
 
-def _process(submission_id: int, attempt: int, settings: Settings) -> str:
+def _process(submission_id: int, attempt: int, settings: Settings, reader: FormReader) -> str:
     started = time.perf_counter()
     sessions = make_session_factory(shared_engine(settings.database_url))
-    store = _blob_store(settings, pid=os.getpid())
+    blobs = _blob_store(settings, pid=os.getpid())
     with sessions() as session:
         submission = session.get_one(Submission, submission_id)
         layout_id = submission.layout_id
-        files = [InputFile(name=f.name, data=store.read(f.sha256)) for f in submission.files]
+        files = [InputFile(name=f.name, data=blobs.read(f.sha256)) for f in submission.files]
     limits = LoadLimits(max_bytes=settings.max_upload_bytes)
     pages = load_document(files, limits=limits)
     with sessions.begin() as session:
-        repository.record_pages(
+        store.record_pages(
             session, submission_id=submission_id, attempt=attempt, pages_total=len(pages)
         )
     cleaned = [clean_page(page) for page in pages]
 
     def report(pages_done: int) -> None:
         with sessions.begin() as progress_session:
-            repository.record_progress(
+            store.record_progress(
                 progress_session,
                 submission_id=submission_id,
                 attempt=attempt,
                 pages_done=pages_done,
             )
 
-    extraction = extract_cleaned(cleaned, load_layout(layout_id), on_page_read=report)
+    extraction = reader.read_form(cleaned, load_layout(layout_id), on_page_read=report)
     # Stored before the rows that name them (like the originals): a crash in between
     # leaves unreferenced blobs, never a page pointing at nothing.
-    images = store_page_images(cleaned, store)
+    images = store_page_images(cleaned, blobs)
     with sessions.begin() as session:
-        return repository.persist_extraction(
+        return store.persist_extraction(
             session,
             submission_id=submission_id,
             attempt=attempt,
@@ -128,13 +183,11 @@ def _blob_store(settings: Settings, *, pid: int) -> BlobStore:
     return open_blob_store(settings)
 
 
-def page_infos(
-    pages: Sequence[OcrPage], images: Sequence[str | None] = ()
-) -> list[repository.PageInfo]:
+def page_infos(pages: Sequence[OcrPage], images: Sequence[str | None] = ()) -> list[store.PageInfo]:
     """What the database keeps of each page; ``images`` are the cleaned pages' blob keys."""
     keys = list(images) or [None] * len(pages)
     return [
-        repository.PageInfo(
+        store.PageInfo(
             page_index=p.index,
             source=p.source,
             dpi=p.dpi,
@@ -161,7 +214,7 @@ def _record(
     sessions = make_session_factory(shared_engine(settings.database_url))
     try:
         with sessions.begin() as session:
-            state = repository.record_failure(
+            state = store.record_failure(
                 session,
                 submission_id=submission_id,
                 attempt=attempt,

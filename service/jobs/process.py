@@ -18,7 +18,7 @@ def configure_worker_process() -> None:
     uses OpenMP across all cores: with one Tesseract per process that was measured
     3-5x slower per page. OpenCV's own thread pool does the same on a smaller scale:
     on the 2-core CI machine two Celery worker processes read 1.70x the pages of one
-    with it and 1.91x with one thread each (``formscan bench-throughput``;
+    with it and 1.91x with one thread each (``python -m bench throughput``;
     docs/benchmarks.md, "Worker processes"). A lone process loses ~8 % by this; a
     busy machine, where every core has its process, gains.
     """
