@@ -10,7 +10,13 @@ import importlib
 import sys
 
 # command -> (module, function taking argv and returning an exit status, summary)
-COMMANDS: dict[str, tuple[str, str, str]] = {}
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "recogniser": (
+        "bench.recogniser",
+        "main",
+        "PP-OCRv4 beside Tesseract, cell by cell, per slice",
+    ),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
