@@ -47,6 +47,11 @@ SPECK_SHARE = 0.1
 # left of a rule (a tilted or jagged one leaves several).
 REMNANT_MAX_WIDTHS = 2
 REMNANT_MIN_ELONGATION = 3
+# In those bands, a row with ink along this share of its length, or a column along
+# this share of its height, is a rule's trace (a digit's stem spans about half a
+# one-line cell's height; a top or bottom stroke a small part of its width).
+EDGE_ROW_COVER = 0.5
+EDGE_COL_COVER = 0.7
 # A dash is one mark at most this share of a one-line row tall (digits are ~half a
 # row, a typed hyphen ~a tenth, a pen dash up to ~a sixth)...
 DASH_MAX_HEIGHT_SHARE = 0.2
@@ -169,9 +174,10 @@ def _marks(binary: np.ndarray, *, rule_px: int, row_px: int) -> np.ndarray:
     runs across, not along, the side rules, so it stays.
     """
     h, w = binary.shape
+    thin = REMNANT_MAX_WIDTHS * rule_px + 1
+    binary = _without_edge_lines(binary, thin=thin)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     speck = max(2, round(SPECK_SHARE * row_px))
-    thin = REMNANT_MAX_WIDTHS * rule_px + 1
     keep = np.zeros(n, dtype=bool)
     for k in range(1, n):
         x, y, cw, ch, _ = (int(v) for v in stats[k])
@@ -184,6 +190,25 @@ def _marks(binary: np.ndarray, *, rule_px: int, row_px: int) -> np.ndarray:
         keep[k] = not (is_speck or is_remnant)
     mask: np.ndarray = keep[labels]
     return mask
+
+
+def _without_edge_lines(binary: np.ndarray, *, thin: int) -> np.ndarray:
+    """A copy with the mostly-inked lines of the ``thin`` bands along each side cleared.
+
+    A blurred or doubled rule leaves a faint frame inside the cell, one ring-shaped
+    component as large as the cell, which no test on component boxes can tell from
+    writing; line by line it is plain. Digits cover far less of a line than a rule.
+    """
+    out = binary.copy()
+    ink = out > 0
+    h, w = out.shape
+    for band in (slice(0, min(thin, h)), slice(max(0, h - thin), h)):
+        rows = np.flatnonzero(ink[band].mean(axis=1) >= EDGE_ROW_COVER) + (band.start or 0)
+        out[rows] = 0
+    for band in (slice(0, min(thin, w)), slice(max(0, w - thin), w)):
+        cols = np.flatnonzero(ink[:, band].mean(axis=0) >= EDGE_COL_COVER) + (band.start or 0)
+        out[:, cols] = 0
+    return out
 
 
 def _kind(ink: np.ndarray, *, row_px: int) -> CellKind:
