@@ -11,8 +11,9 @@ So this view is built from the cleaned page and the cell box alone, by other rul
   removed from it: the recogniser sees everything that lies inside that box.
 - **Blank or dash**: decided by shape. Rule remnants (long, thin, along a side) and
   specks are ignored for the decision only; what remains is blank when nothing,
-  a dash when a single flat mark (low stroke, wider than tall) wherever it lies in
-  the cell, text otherwise.
+  a dash when a single flat mark (low stroke, wider than tall) in the middle band of
+  the cell's height, wherever it lies across (against the right rule too), text
+  otherwise.
 
 Sizes are relative to the grid's measured rule thickness and typical row height, so
 150-300 dpi pages share the constants.
@@ -59,6 +60,9 @@ DASH_MAX_HEIGHT_SHARE = 0.2
 DASH_MIN_ASPECT = 1.5
 # ... and at least this share of a row long (a thousands dot is not).
 DASH_MIN_WIDTH_SHARE = 0.08
+# ... lying in the middle band of the cell's height (a clerk writes "-" on the line of
+# the text; a flat piece in a top or bottom corner is where rules meet).
+DASH_MIDDLE = (0.2, 0.8)
 # Paper added around the crop, as a share of a one-line row.
 PAD_SHARE = 0.1
 
@@ -187,6 +191,9 @@ def _marks(binary: np.ndarray, *, rule_px: int, row_px: int) -> np.ndarray:
         is_remnant = (near_side and cw <= thin and ch >= REMNANT_MIN_ELONGATION * cw) or (
             near_end and ch <= thin and cw >= REMNANT_MIN_ELONGATION * ch
         )
+        touches_side = x == 0 or x + cw >= w
+        is_junction = touches_side and near_end and ch < h / 2  # where two rules meet
+        is_remnant = is_remnant or is_junction
         keep[k] = not (is_speck or is_remnant)
     mask: np.ndarray = keep[labels]
     return mask
@@ -218,6 +225,9 @@ def _kind(ink: np.ndarray, *, row_px: int) -> CellKind:
     n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if n != 2:
         return CellKind.TEXT
-    _, _, w, h, _ = (int(v) for v in stats[1])
+    _, y, w, h, _ = (int(v) for v in stats[1])
     is_flat = h <= DASH_MAX_HEIGHT_SHARE * row_px and w >= DASH_MIN_ASPECT * h
-    return CellKind.DASH if is_flat and w >= DASH_MIN_WIDTH_SHARE * row_px else CellKind.TEXT
+    centre = (y + h / 2) / ink.shape[0]
+    is_middle = DASH_MIDDLE[0] < centre < DASH_MIDDLE[1]
+    is_long = w >= DASH_MIN_WIDTH_SHARE * row_px
+    return CellKind.DASH if is_flat and is_long and is_middle else CellKind.TEXT

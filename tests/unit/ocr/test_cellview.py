@@ -71,3 +71,16 @@ def test_inside_rules_follows_a_rule_off_the_grid_edge() -> None:
     inner = inside_rules(page, grid.cell_box(0, 0), rule_px=RULE_PX)
     crop = page[inner.y : inner.bottom, inner.x : inner.right]
     assert crop.min() == 255
+
+
+def test_view_cell_blank_with_rule_junction_in_a_corner() -> None:
+    """A fax's jagged rules meet in a blob in the corner: not a dash, not text."""
+    page, grid = one_cell_page()
+    page[62:69, 22:33] = 0  # flat blob against the left rule, at the bottom
+    assert view(page, grid).kind is CellKind.BLANK
+
+
+def test_view_cell_dash_in_the_middle_not_at_the_bottom() -> None:
+    page, grid = one_cell_page()
+    page[64:67, 100:112] = 0  # a flat mark at the bottom of the cell, off the sides
+    assert view(page, grid).kind is not CellKind.DASH
