@@ -7,8 +7,8 @@ text is), run directly on onnxruntime:
 
 - **The model comes from a package.** ``rapidocr-onnxruntime`` ships
   ``ch_PP-OCRv4_rec_infer.onnx`` (10.9 MB, Apache-2.0) with its character list in the
-  model's metadata; it is found with ``importlib.resources`` and never downloaded.
-  Nothing else of that package is imported.
+  model's metadata; it is found with ``importlib.util.find_spec`` and never
+  downloaded. Nothing of that package is imported.
 - **One session per process, one thread.** The service runs one OCR process per core;
   onnxruntime's own thread pools would only fight over the same cores (two threads on
   two busy cores were slower than one).
@@ -33,11 +33,11 @@ pads every crop to its widest member; ``BATCH_SIZE`` keeps the option measurable
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import cv2
@@ -193,16 +193,17 @@ def fold_matrix(
 def find_model(package: str = MODEL_PACKAGE, resource: str = MODEL_RESOURCE) -> Path:
     """Path of the recognition model inside its installed package.
 
-    ``package`` and ``resource`` are parameters so that a missing installation can be
-    tested without uninstalling anything.
+    The package is located, not imported: its ``__init__`` would import its whole OCR
+    pipeline (OpenCV, Shapely, pyclipper), none of which is used here. ``package`` and
+    ``resource`` are parameters so that a missing installation can be tested without
+    uninstalling anything.
     """
-    try:
-        root = resources.files(package)
-    except ModuleNotFoundError as exc:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
         raise EngineMissingError(
             f"The text recogniser's model package '{package}' is not installed.", fix=MISSING_FIX
-        ) from exc
-    path = Path(str(root.joinpath(resource)))
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / resource
     if not path.is_file():
         raise EngineMissingError(
             f"The text recogniser's model '{resource}' is missing from '{package}'.",
