@@ -56,8 +56,9 @@ EDGE_COL_COVER = 0.7
 # A dash is one mark at most this share of a one-line row tall (digits are ~half a
 # row, a typed hyphen ~a tenth, a pen dash up to ~a sixth)...
 DASH_MAX_HEIGHT_SHARE = 0.2
-# ... at least this much wider than tall (a "1" or "." is not) ...
-DASH_MIN_ASPECT = 1.5
+# ... at least this much wider than tall (a "1" is not; a typed hyphen blurred by a
+# 150 dpi JPEG is only ~1.3x, and a lone "." is no value a clerk writes) ...
+DASH_MIN_ASPECT = 1.2
 # ... and at least this share of a row long (a thousands dot is not).
 DASH_MIN_WIDTH_SHARE = 0.08
 # ... lying in the middle band of the cell's height (a clerk writes "-" on the line of
@@ -159,15 +160,19 @@ def _inner_edge(cover: np.ndarray, edge: int, reach: int, *, step: int, fallback
 
 
 def _binarise(cell: np.ndarray) -> np.ndarray:
-    """Ink = 255 by Otsu, or nothing when the cell lacks contrast (clean paper)."""
+    """Ink = 255: darker than halfway between the paper and the darkest pixel.
+
+    Not Otsu: in a cell holding one small dash the two classes are so unequal that
+    Otsu's threshold slides towards the paper and takes the dash's grey halo for ink,
+    making a flat dash look round. Without enough contrast there is no ink at all.
+    """
     if cell.size == 0:
         return np.zeros_like(cell)
     paper = float(np.percentile(cell, 90))
-    if paper - float(cell.min()) < MIN_CONTRAST:
+    darkest = float(cell.min())
+    if paper - darkest < MIN_CONTRAST:
         return np.zeros_like(cell)
-    _, binary = cv2.threshold(cell, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    binary[cell > paper - MIN_CONTRAST / 2] = 0
-    return binary
+    return np.where(cell < (paper + darkest) / 2, 255, 0).astype(np.uint8)
 
 
 def _marks(binary: np.ndarray, *, rule_px: int, row_px: int) -> np.ndarray:

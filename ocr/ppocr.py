@@ -54,9 +54,10 @@ MISSING_FIX = (
     "Install formscan with its dependencies (pip install formscan brings "
     "rapidocr-onnxruntime and onnxruntime)."
 )
-# What a value cell may hold: digits, the separators clerks use, a minus-like dash and
-# the space of "12 500 000". Letters ("đ", "x") are decided elsewhere by shape.
-DIGIT_CHARS = "0123456789.,- "
+# What a value cell may hold: digits, the separators clerks use, a minus-like dash, the
+# space of "12 500 000" and the "x" clerks write for none. The "đ" of an amount is left
+# out: the model's character set has none, and the number reads the same without it.
+DIGIT_CHARS = "0123456789.,- x"
 # The model was trained on lines 48 px tall (PP-OCRv4 rec input is 3 x 48 x W).
 INPUT_HEIGHT_PX = 48
 # PaddleOCR pads every line to at least this width (a 320/48 aspect) at inference;
@@ -80,6 +81,7 @@ LOOKALIKES: dict[str, str] = {
     "-": "一—–－_~",
     ".": "·．",
     ",": "，、",
+    "x": "X×ｘ",
     **{d: chr(ord("０") + int(d)) for d in "23456789"},
 }
 # How many runner-up characters each CharRead keeps.
