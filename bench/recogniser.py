@@ -270,8 +270,14 @@ def _field_slices(key: tuple[str, str], want: int | None, text: str) -> list[str
 
 @dataclass
 class SliceTally:
+    """Counts for one slice. Accuracy is over every field (a refused document or a row
+    not found is wrong for every system); agreement only over ``compared`` fields,
+    those whose cells the pipeline found, where both engines had something to read."""
+
     fields: int = 0
+    compared: int = 0
     right: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SYSTEMS, 0))
+    right_compared: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SYSTEMS, 0))
     agree: int = 0
     agree_right: int = 0
     disagree_tess_right: int = 0
@@ -285,6 +291,11 @@ class SliceTally:
         self.fields += 1
         for system in SYSTEMS:
             self.right[system] += row[system] == truth
+        if not row["has_cells"]:
+            return
+        self.compared += 1
+        for system in SYSTEMS:
+            self.right_compared[system] += row[system] == truth
         tess_right = row["tesseract"] == truth
         agrees = row["tesseract"] == row["pp-own"]
         self.agree += agrees
@@ -326,22 +337,24 @@ SLICE_ORDER = (
 def format_table(tallies: dict[str, SliceTally]) -> str:
     """Markdown: one line per slice; the evidence for combining Tesseract and pp-own."""
     lines = [
-        "| slice | fields | tesseract | pp-ink | pp-own | agree (tess, pp-own) "
+        "| slice | fields | tesseract | pp-ink | pp-own | compared "
+        "| tess / pp-ink / pp-own on compared | agree (tess, pp-own) "
         "| right when agree | tess right when disagree | pp-own right when disagree "
         "| residual today | residual with veto | extra review from veto |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     names = [n for n in SLICE_ORDER if n in tallies] + sorted(set(tallies) - set(SLICE_ORDER))
     for name in names:
         t = tallies[name]
-        dis = t.fields - t.agree
+        dis, n = t.compared - t.agree, t.compared
         lines.append(
             f"| {name} | {t.fields} | {_pct(t.right['tesseract'], t.fields)} "
             f"| {_pct(t.right['pp-ink'], t.fields)} | {_pct(t.right['pp-own'], t.fields)} "
-            f"| {_pct(t.agree, t.fields)} | {_pct(t.agree_right, t.agree, 2)} "
+            f"| {n} | {' / '.join(_pct(t.right_compared[s], n) for s in SYSTEMS)} "
+            f"| {_pct(t.agree, n)} | {_pct(t.agree_right, t.agree, 2)} "
             f"| {_pct(t.disagree_tess_right, dis)} | {_pct(t.disagree_own_right, dis)} "
-            f"| {_pct(t.residual, t.fields, 2)} | {_pct(t.residual_with_veto, t.fields, 2)} "
-            f"| {_pct(t.extra_review, t.fields)} |"
+            f"| {_pct(t.residual, n, 2)} | {_pct(t.residual_with_veto, n, 2)} "
+            f"| {_pct(t.extra_review, n)} |"
         )
     return "\n".join(lines)
 
@@ -363,7 +376,14 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("directory", type=Path)
     parser.add_argument("--json", type=Path, dest="json_out", help="write per-field rows here")
     parser.add_argument("--limit", type=int, help="only the first N documents")
+    parser.add_argument(
+        "--from-json", type=Path, help="print the figures of rows saved by --json, reading nothing"
+    )
     args = parser.parse_args(list(argv))
+    if args.from_json is not None:
+        rows = json.loads(args.from_json.read_text(encoding="utf-8"))
+        sys.stdout.write(format_table(tally(rows)) + "\n")
+        return 0
     cases = load_truth_cases(args.directory)[: args.limit]
     if not cases:
         sys.stderr.write(f"bench recogniser: no *.truth.json under {args.directory}\n")

@@ -35,6 +35,8 @@ def test_bench_recogniser_on_a_clean_scan(
     assert right["tesseract"] >= 57
     assert right["pp-ink"] >= 57
     assert right["pp-own"] >= 50
+    assert main(["recogniser", str(tmp_path), "--from-json", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == table.splitlines()[2]  # the "all" line
 
 
 def test_bench_recogniser_without_truth_files(tmp_path: Path) -> None:
