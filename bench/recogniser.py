@@ -18,6 +18,10 @@ error today (wrong and not flagged) and what would remain if a disagreement sent
 field to review (the evidence a combination is calibrated on); and the extra review
 that veto would cost. Field slices ``zero`` (truth 0), ``dash`` (truth written as a
 dash) and ``money`` (rows 10.x) are added to the documents' own slices.
+
+``--json rows.json`` keeps one row per field (truth, each system's value, Tesseract's
+flag, pp-own's text and confidence); ``--from-json rows.json`` prints the figures of
+such a file again without reading anything.
 """
 
 from __future__ import annotations
