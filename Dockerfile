@@ -1,4 +1,5 @@
-# formscan: Tesseract (eng + vie) and poppler with the Python package, run as non-root.
+# formscan: Tesseract (eng + vie), poppler and the libraries OpenCV links against
+# (libGL, GLib) with the Python package, run as non-root.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        tesseract-ocr tesseract-ocr-eng tesseract-ocr-vie poppler-utils \
+        tesseract-ocr tesseract-ocr-eng tesseract-ocr-vie tesseract-ocr-osd poppler-utils \
+        libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -24,6 +24,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "load_main",
         "many concurrent uploads against a live API; proves nothing is lost",
     ),
+    "recogniser": (
+        "bench.recogniser",
+        "main",
+        "PP-OCRv4 beside Tesseract, cell by cell, per slice",
+    ),
 }
 
 

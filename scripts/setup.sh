@@ -9,14 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EXTRAS="${FORMSCAN_EXTRAS-dev}"
-APT_PACKAGES="tesseract-ocr tesseract-ocr-eng tesseract-ocr-vie poppler-utils python3-venv ${FORMSCAN_APT_EXTRA:-}"
+# libgl1 and libglib2.0-0: the shared libraries opencv-python links against.
+APT_PACKAGES="tesseract-ocr tesseract-ocr-eng tesseract-ocr-vie poppler-utils python3-venv libgl1 libglib2.0-0 ${FORMSCAN_APT_EXTRA:-}"
 
 need_apt() {
   command -v tesseract >/dev/null 2>&1 || return 0
   command -v pdftoppm >/dev/null 2>&1 || return 0
   tesseract --list-langs 2>/dev/null | grep -qx vie || return 0
   tesseract --list-langs 2>/dev/null | grep -qx eng || return 0
-  for pkg in ${FORMSCAN_APT_EXTRA:-}; do
+  for pkg in libgl1 libglib2.0-0 ${FORMSCAN_APT_EXTRA:-}; do
     dpkg -s "$pkg" >/dev/null 2>&1 || return 0
   done
   python3 -c "import ensurepip, venv" >/dev/null 2>&1 || return 0
@@ -49,6 +50,12 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
     .venv/bin/python -m pip install -q -e ".[${EXTRAS}]"
   else
     .venv/bin/python -m pip install -q -e .
+  fi
+  # An environment made before the switch to opencv-python still holds the headless
+  # build; both own cv2/, so removing one breaks the other: drop it, then reinstall.
+  if .venv/bin/python -m pip show -q opencv-python-headless >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall -q -y opencv-python-headless
+    .venv/bin/python -m pip install -q --force-reinstall --no-deps opencv-python
   fi
   touch "$STAMP"
 fi
