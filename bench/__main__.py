@@ -10,7 +10,13 @@ import importlib
 import sys
 
 # command -> (module, function taking argv and returning an exit status, summary)
-COMMANDS: dict[str, tuple[str, str, str]] = {}
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "office-forms": (
+        "bench.office_forms",
+        "main",
+        "second source of test documents (DOCX via LibreOffice)",
+    ),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
