@@ -217,7 +217,12 @@ def ink_real_digits(
                 continue
             mask = handwriting.compose(text, rng, used)
             handwriting.ink_into(
-                pages[box.page], mask, _px(box, capture.RENDER_DPI), rng, pen=spec.ink
+                pages[box.page],
+                mask,
+                _px(box, capture.RENDER_DPI),
+                rng,
+                pen=spec.ink,
+                dpi=capture.RENDER_DPI,
             )
     return used
 

@@ -27,8 +27,9 @@ GLYPH_PX = 40
 STROKE_THRESHOLD = 0.38
 # Pen widths (radius in px of the ~40 px glyph): a fine, a ballpoint and a felt pen.
 PEN_RADII_PX = (1, 2, 2, 3)
-# Handwritten numbers fill about this share of the cell's height.
-HEIGHT_SHARE_RANGE = (0.45, 0.7)
+# Handwritten digits are 3-5 mm tall whatever the type size, up to most of the cell.
+DIGIT_HEIGHT_MM = (3.0, 4.8)
+MAX_HEIGHT_SHARE = 0.9
 # Pen colours (RGB) a clerk uses.
 PEN_RGB = {"blue": (30, 50, 170), "black": (25, 25, 30)}
 
@@ -144,15 +145,17 @@ def ink_into(
     rng: random.Random,
     *,
     pen: str,
+    dpi: int,
 ) -> None:
-    """Lay ``mask`` into ``box_px`` (x0, y0, x1, y1) of an RGB ``page``, in place.
+    """Lay ``mask`` into ``box_px`` (x0, y0, x1, y1) of an RGB ``page`` at ``dpi``, in place.
 
-    The number is scaled to a share of the cell height, kept inside the cell's width,
+    The number is scaled to a hand's height (capped by the cell's), kept inside the cell's width,
     and placed with a little freedom, as people do not centre exactly.
     """
     x0, y0, x1, y1 = box_px
     cell_w, cell_h = x1 - x0, y1 - y0
-    target_h = max(6, int(cell_h * rng.uniform(*HEIGHT_SHARE_RANGE)))
+    wanted_h = rng.uniform(*DIGIT_HEIGHT_MM) / 25.4 * dpi
+    target_h = max(6, int(min(wanted_h, cell_h * MAX_HEIGHT_SHARE)))
     scale = target_h / mask.shape[0]
     if mask.shape[1] * scale > cell_w * 0.9:
         scale = cell_w * 0.9 / mask.shape[1]
