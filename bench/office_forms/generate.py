@@ -24,7 +24,16 @@ import pdfplumber
 from bench.office_forms import capture, handwriting, marks, render
 from bench.office_forms.docx_form import build_docx
 from bench.office_forms.soft_copy import write_xlsx
-from bench.office_forms.spec import CAPTURES, KINDS, FormSpec, PrintedRow, draw_rows
+from bench.office_forms.spec import (
+    CAPTURES,
+    FONT_SIZES_PT,
+    KINDS,
+    RULE_EIGHTHS,
+    SMALL_TYPE_MAX_PT,
+    FormSpec,
+    PrintedRow,
+    draw_rows,
+)
 from ocr.layout import Layout, load_layout
 
 LAYOUT_ID = "llw-summary-2022"
@@ -104,8 +113,8 @@ def draw_spec(job: Job, layout: Layout) -> FormSpec:
     kind = _weighted(rng, KIND_WEIGHTS, job.kinds)
     captures = tuple(c for c in job.captures if c != "born-digital" or kind == "typed")
     capture_name = _weighted(rng, CAPTURE_WEIGHTS, captures or ("scan",))
-    size = rng.choice((8.5, 9.0, 9.5, 10.0, 10.5, 11.0, 12.0, 13.0))
-    small = size <= 9.5
+    size = rng.choice(FONT_SIZES_PT)
+    small = size <= SMALL_TYPE_MAX_PT
     margins = (
         rng.uniform(1.0, 2.0),
         rng.uniform(1.0, 2.0),
@@ -122,7 +131,7 @@ def draw_spec(job: Job, layout: Layout) -> FormSpec:
         font=rng.choice(job.body_fonts),
         value_font=rng.choice(job.hand_fonts) if job.hand_fonts else rng.choice(job.body_fonts),
         font_size_pt=size,
-        rule_eighths=rng.choice((2, 3, 4, 6, 8, 12)),
+        rule_eighths=rng.choice(RULE_EIGHTHS),
         widths_cm=_widths(rng, 21.0 - margins[2] - margins[3], has_note=has_note),
         margins_cm=tuple(round(m, 2) for m in margins),  # type: ignore[arg-type]
         has_note_column=has_note,
