@@ -29,6 +29,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "main",
         "PP-OCRv4 beside Tesseract, cell by cell, per slice",
     ),
+    "office-forms": (
+        "bench.office_forms",
+        "main",
+        "second source of test documents (DOCX via LibreOffice)",
+    ),
 }
 
 

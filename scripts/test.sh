@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian's Chromium drives the browser tests (tests/web) through Playwright.
-FORMSCAN_EXTRAS=dev FORMSCAN_APT_EXTRA="chromium ${FORMSCAN_APT_EXTRA:-}" bash scripts/setup.sh
+FORMSCAN_EXTRAS=dev,bench FORMSCAN_APT_EXTRA="chromium libreoffice-writer-nogui libreoffice-calc-nogui fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-freefont-ttf fonts-dkg-handwriting fonts-comic-neue fonts-humor-sans ${FORMSCAN_APT_EXTRA:-}" bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
