@@ -35,10 +35,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ocr.api import read_input_files
 from ocr.cellview import CellKind, view_cell
 from ocr.clean import clean_page
 from ocr.errors import OcrError
+from ocr.files import read_input_files
+from ocr.ink import Blank, Ink, find_ink
 from ocr.layout import Layout, load_layout
 from ocr.load import LoadLimits, load_document
 from ocr.numbers import parse_number
@@ -47,11 +48,6 @@ from ocr.ppocr import load_recogniser
 from ocr.read import TesseractReader, TextLayerReader
 from ocr.types import Box, CellText, Grid, Page
 
-try:  # ink isolation moves to its own module in the reading-engine restructure
-    from ocr.ink import Blank, Ink, find_ink  # type: ignore[import-not-found]
-except ImportError:
-    from ocr.read import Blank, Ink, find_ink
-
 SYSTEMS = ("tesseract", "pp-ink", "pp-own")
 # Texts a clerk writes for "none" that are not a digit: the ``dash`` slice.
 DASH_TEXTS = frozenset({"-", "–", "—", "x", "X"})
@@ -59,6 +55,8 @@ DASH_TEXTS = frozenset({"-", "–", "—", "x", "X"})
 
 @dataclass(frozen=True)
 class TruthCase:
+    """One document with its truth file: the pages read together and the expected fields."""
+
     truth_path: Path
     files: list[Path]
     layout: str
@@ -93,6 +91,7 @@ class RecordingReader:
         self.records: list[_PageRecord] = []
 
     def read_cells(self, page: Page, boxes: Sequence[Box], *, grid: Grid) -> list[CellText]:
+        """Read as the pipeline would, and keep the page and boxes for the other engines."""
         self.records.append(_PageRecord(page=page, grid=grid, boxes=list(boxes)))
         engine = TextLayerReader() if page.has_text_layer else TesseractReader()
         return engine.read_cells(page, boxes, grid=grid)
@@ -274,9 +273,12 @@ def _field_slices(key: tuple[str, str], want: int | None, text: str) -> list[str
 
 @dataclass
 class SliceTally:
-    """Counts for one slice. Accuracy is over every field (a refused document or a row
-    not found is wrong for every system); agreement only over ``compared`` fields,
-    those whose cells the pipeline found, where both engines had something to read."""
+    """Counts for one slice.
+
+    Accuracy is over every field (a refused document or a row not found is wrong for
+    every system); agreement only over ``compared`` fields, those whose cells the
+    pipeline found, where both engines had something to read.
+    """
 
     fields: int = 0
     compared: int = 0
@@ -291,6 +293,7 @@ class SliceTally:
     extra_review: int = 0
 
     def add(self, row: dict[str, object]) -> None:
+        """Count one field's three readings against its truth."""
         truth = row["truth"]
         self.fields += 1
         for system in SYSTEMS:
@@ -313,6 +316,7 @@ class SliceTally:
 
 
 def tally(rows: Sequence[dict[str, object]]) -> dict[str, SliceTally]:
+    """Per-slice counts of every field row (a row is in each of its document's slices)."""
     tallies: dict[str, SliceTally] = {}
     for row in rows:
         for name in ("all", *row["slices"]):  # type: ignore[misc]
@@ -364,6 +368,8 @@ def format_table(tallies: dict[str, SliceTally]) -> str:
 
 
 def format_timing(timing: Timing, load_s: float) -> str:
+    """Median milliseconds per cell of each engine, and the model's load time."""
+
     def median(values: list[float]) -> str:
         return f"{statistics.median(values):.1f}" if values else "–"
 

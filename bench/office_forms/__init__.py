@@ -1,4 +1,4 @@
-"""``python -m bench office-forms``: a second, independently built source of test documents.
+r"""``python -m bench office-forms``: a second, independently built source of test documents.
 
 formscan's first source, ``samples/make_samples.py``, draws the table with PIL and
 degrades it with its own code; figures measured on it flatter the reader, whose
