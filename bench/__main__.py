@@ -10,7 +10,10 @@ import importlib
 import sys
 
 # command -> (module, function taking argv and returning an exit status, summary)
-COMMANDS: dict[str, tuple[str, str, str]] = {}
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "train-digits": ("bench.train_digits", "main", "train the handwritten-digit model"),
+    "handwriting": ("bench.handwriting", "main", "measure the handwritten-digit recogniser"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
