@@ -219,8 +219,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
-    fonts = ds.available_fonts(ds.TRAIN_FONTS)
-    missing = sorted(set(ds.TRAIN_FONTS) - {p.name for p in fonts})
+    # Print fonts add the plain shapes some people write (and Comic-like hands)
+    fonts = ds.available_fonts(ds.TRAIN_FONTS + ds.TYPED_TRAIN_FONTS)
+    missing = sorted(set(ds.TRAIN_FONTS + ds.TYPED_TRAIN_FONTS) - {p.name for p in fonts})
     say(f"training fonts: {len(fonts)} found; missing: {', '.join(missing) or 'none'}")
     parts = [
         writer_glyphs(ds.TRAIN_BLOCK, rng, copies=args.writer_copies),

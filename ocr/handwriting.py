@@ -57,6 +57,11 @@ MERGE_OVERLAP_FRACTION = 0.5
 # A group wider than this multiple of its height is several touching digits: single
 # handwritten digits have aspect 0.3-0.9, two touching ones 1.0 or more.
 SPLIT_ASPECT = 1.05
+# Narrow digits touching (a "1" leaning on a "6") can be less wide than SPLIT_ASPECT;
+# a group of at least this aspect that the classifier calls no digit is tried split too.
+SPLIT_MIN_ASPECT = 0.6
+# ...and then only into parts this sure on average (geometric mean of probabilities).
+NARROW_SPLIT_MIN_SCORE = 0.9
 # Cut points are searched in the middle of each part, away from its edges, so a
 # split never leaves a sliver.
 SPLIT_MARGIN_FRACTION = 0.2
@@ -366,11 +371,18 @@ def _read_group(
 def _classify_split(group: _Group, ink: np.ndarray, model: DigitModel) -> list[DigitRead]:
     """Classify a group; when it is wide, try cuts and keep the surest reading."""
     whole = _classify(group, ink, model)
-    if group.width <= SPLIT_ASPECT * group.height:
+    is_wide = group.width > SPLIT_ASPECT * group.height
+    if not is_wide and not (
+        whole.char == NOT_DIGIT and group.width > SPLIT_MIN_ASPECT * group.height
+    ):
         return [whole]
     best: list[DigitRead] = [whole]
-    # A wide mark that is no digit is most likely digits touching: any split beats it.
-    best_score = whole.prob * SPLIT_GAIN if whole.char != NOT_DIGIT else 0.0
+    # A wide mark that is no digit is most likely digits touching: any split beats it;
+    # a narrow one only splits into digits the classifier is sure of.
+    if whole.char == NOT_DIGIT:
+        best_score = 0.0 if is_wide else NARROW_SPLIT_MIN_SCORE
+    else:
+        best_score = whole.prob * SPLIT_GAIN
     for cut in _cut_candidates(group, ink):
         left, right = _part(group, ink, group.x0, cut), _part(group, ink, cut, group.x1)
         if left is None or right is None:
