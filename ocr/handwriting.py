@@ -108,30 +108,32 @@ class HandwrittenRead:
 
 @dataclass(frozen=True)
 class DigitModel:
-    """A two-layer perceptron over glyph pixels plus orientation histograms.
+    """The digit classifier: its kind, its weights, and the calibration of its scores.
 
-    ``calib_x``/``calib_y`` map a raw value score (the product of its digits'
-    probabilities) to the measured probability of being right (isotonic fit on the
-    validation writers); ``score_w`` are the logistic weights of ``handwriting_score``.
+    ``kind`` is ``"cnn"`` (two 3x3 convolution layers with max pooling, then two dense
+    layers) or a two-layer perceptron over ``"pixels"`` or
+    ``"pixels+orientation"`` features; all run as plain numpy. ``calib_x``/``calib_y``
+    map a raw value score (the product of its digits' probabilities) to the measured
+    probability of being right (isotonic fit on the validation writers); ``score_w``
+    are the logistic weights of ``handwriting_score``.
     """
 
-    w1: np.ndarray
-    b1: np.ndarray
-    w2: np.ndarray
-    b2: np.ndarray
-    mean: np.ndarray
-    scale: np.ndarray
-    features: str
+    kind: str
+    weights: dict[str, np.ndarray]
     calib_x: np.ndarray
     calib_y: np.ndarray
     score_w: np.ndarray
 
     def predict_proba(self, glyphs: np.ndarray) -> np.ndarray:
         """Class probabilities (n, 11) for glyphs (n, GLYPH_PX, GLYPH_PX) of ink in [0, 1]."""
-        x = (glyph_features(glyphs, kind=self.features) - self.mean) / self.scale
-        hidden = np.maximum(x @ self.w1 + self.b1, 0.0)
-        logits = hidden @ self.w2 + self.b2
-        logits -= logits.max(axis=1, keepdims=True)
+        w = self.weights
+        if self.kind == "cnn":
+            logits = _cnn_logits(glyphs.astype(np.float32), w)
+        else:
+            x = (glyph_features(glyphs, kind=self.kind) - w["mean"]) / w["scale"]
+            hidden = np.maximum(x @ w["w1"] + w["b1"], 0.0)
+            logits = hidden @ w["w2"] + w["b2"]
+        logits = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
 
@@ -142,9 +144,30 @@ class DigitModel:
         return float(np.clip(np.interp(raw, self.calib_x, self.calib_y), 0.0, 1.0))
 
 
+def _conv_relu_pool(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """3x3 convolution (padding 1), ReLU, 2x2 max pooling; x is (n, c, h, w)."""
+    n, c, h, w = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))
+    columns = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * w, c * 9)
+    out = columns @ weight.reshape(len(weight), -1).T + bias
+    out = np.maximum(out, 0.0).reshape(n, h, w, -1).transpose(0, 3, 1, 2)
+    return out.reshape(n, -1, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+
+
+def _cnn_logits(glyphs: np.ndarray, w: dict[str, np.ndarray]) -> np.ndarray:
+    x = _conv_relu_pool(glyphs[:, None], w["conv1_w"], w["conv1_b"])
+    x = _conv_relu_pool(x, w["conv2_w"], w["conv2_b"])
+    hidden = np.maximum(x.reshape(len(x), -1) @ w["fc1_w"].T + w["fc1_b"], 0.0)
+    return hidden @ w["fc2_w"].T + w["fc2_b"]
+
+
 def load_digit_model(path: Path | None = None) -> DigitModel:
     """Load the shipped (or a given) model file; a missing file is a broken installation."""
     return _load_cached(str(path or MODEL_PATH))
+
+
+_CALIBRATION_KEYS = ("calib_x", "calib_y", "score_w", "meta")
 
 
 @functools.lru_cache(maxsize=4)
@@ -157,17 +180,13 @@ def _load_cached(path: str) -> DigitModel:
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
         arrays = {k: data[k].astype(np.float32) for k in data.files if k != "meta"}
+    empty = np.zeros(0, np.float32)
     return DigitModel(
-        w1=arrays["w1"],
-        b1=arrays["b1"],
-        w2=arrays["w2"],
-        b2=arrays["b2"],
-        mean=arrays["mean"],
-        scale=arrays["scale"],
-        features=str(meta["features"]),
-        calib_x=arrays.get("calib_x", np.zeros(0, np.float32)),
-        calib_y=arrays.get("calib_y", np.zeros(0, np.float32)),
-        score_w=arrays.get("score_w", np.zeros(0, np.float32)),
+        kind=str(meta["features"]),
+        weights={k: v for k, v in arrays.items() if k not in _CALIBRATION_KEYS},
+        calib_x=arrays.get("calib_x", empty),
+        calib_y=arrays.get("calib_y", empty),
+        score_w=arrays.get("score_w", empty),
     )
 
 
