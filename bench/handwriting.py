@@ -179,7 +179,7 @@ def score_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, floa
     return float(candidates[best]), accs[best], auc
 
 
-def handwriting_detection(rng: np.random.Generator, *, count: int, forms: Path | None) -> list[str]:
+def handwriting_detection(rng: np.random.Generator, *, count: int, forms: list[Path]) -> list[str]:
     """Handwritten-or-typed: threshold on composed cells, reported again on forms."""
     model = hw.load_digit_model()
     typed_fonts = ds.available_fonts(ds.TYPED_HELD_OUT_FONTS)
@@ -197,20 +197,22 @@ def handwriting_detection(rng: np.random.Generator, *, count: int, forms: Path |
         f"  composed cells (held-out writers+fonts vs held-out print fonts, n={len(labels)}):"
         f" threshold {threshold:.3f}  accuracy {acc:.3f}  ROC area {auc:.3f}"
     ]
-    if forms is not None:
+    if forms:
         f_scores, f_labels = form_cell_scores(forms, model)
         if f_labels.size:
             f_acc = float(np.mean((f_scores >= threshold) == f_labels))
             _, _, f_auc = score_threshold(f_scores, f_labels)
             lines.append(
-                f"  generated forms {forms} (n={f_labels.size} value cells, "
+                f"  generated forms (n={f_labels.size} value cells, "
                 f"{int(f_labels.sum())} handwritten): accuracy at that threshold {f_acc:.3f}"
                 f"  ROC area {f_auc:.3f}"
             )
     return lines
 
 
-def form_cell_scores(forms: Path, model: hw.DigitModel) -> tuple[np.ndarray, np.ndarray]:
+def form_cell_scores(
+    directories: list[Path], model: hw.DigitModel
+) -> tuple[np.ndarray, np.ndarray]:
     """Scores of the non-blank value cells of generated forms (grayscale pages)."""
     from ocr.clean import clean_page
     from ocr.layout import load_layout
@@ -218,7 +220,8 @@ def form_cell_scores(forms: Path, model: hw.DigitModel) -> tuple[np.ndarray, np.
     from ocr.pipeline import extract_cleaned
 
     scores, labels = [], []
-    for truth_path in sorted(forms.glob("*.truth.json")):
+    for truth_path in sorted(p for d in directories for p in d.glob("*.truth.json")):
+        forms = truth_path.parent
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
         if truth["kind"] not in ("typed", "handwritten"):
             continue
@@ -264,7 +267,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cells", type=int, default=600, help="composed numbers per source")
     parser.add_argument("--copies", type=int, default=2, help="cells per held-out writer digit")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--forms", type=Path, help="generated forms for the handwriting score")
+    parser.add_argument(
+        "--forms", type=Path, nargs="*", default=[], help="directories of generated forms"
+    )
     parser.add_argument("--no-tesseract", action="store_true")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)

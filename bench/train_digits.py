@@ -228,7 +228,12 @@ def fit_calibration(
 
 
 def fit_score(rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Logistic weights for handwriting_score: training hands against typed training fonts."""
+    """Logistic weights for handwriting_score: training hands against typed training fonts.
+
+    Two rows: with the ink colour, and for grayscale crops without it (the other cues
+    must then carry the decision, so their weights differ). Returns the training
+    accuracy of the grayscale row.
+    """
     from sklearn.linear_model import LogisticRegression
 
     hand_fonts = ds.available_fonts(ds.TRAIN_FONTS)
@@ -250,9 +255,15 @@ def fit_score(rng: np.random.Generator) -> tuple[np.ndarray, float]:
         gray, colour = typed_cell(typed_fonts[k % len(typed_fonts)], rng)
         feats.append(hw.handwriting_features(gray, colour))
         labels.append(0)
-    clf = LogisticRegression(C=1.0, max_iter=1000).fit(np.array(feats), labels)
-    weights = np.concatenate([clf.intercept_, clf.coef_[0]]).astype(np.float32)
-    return weights, float(clf.score(np.array(feats), labels))
+    x = np.array(feats)
+    gray_only = x.copy()
+    gray_only[:, hw.SCORE_FEATURES.index("blueness")] = 0.0  # a grayscale page has no colour
+    rows, accs = [], []
+    for data in (x, gray_only):
+        clf = LogisticRegression(C=1.0, max_iter=1000).fit(data, labels)
+        rows.append(np.concatenate([clf.intercept_, clf.coef_[0]]))
+        accs.append(float(clf.score(data, labels)))
+    return np.array(rows, np.float32), accs[1]
 
 
 def typed_cell(font: Path, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -314,7 +325,7 @@ def main(argv: list[str]) -> int:
     score_w, score_acc = fit_score(rng)
     say(
         f"chosen: {chosen}; calibration points {len(calib_x)}; "
-        f"handwriting score training accuracy {score_acc:.4f}"
+        f"handwriting score (grayscale) training accuracy {score_acc:.4f}"
     )
     meta = {
         "classes": list(hw.CLASSES),

@@ -543,11 +543,14 @@ def handwriting_score(
     """Probability-like score in [0, 1] that a cell's ink was written by hand.
 
     A logistic model over ``handwriting_features``, fitted by ``bench train-digits`` on
-    typed cells against cells of training writers and fonts; a blank crop scores 0.
+    typed cells against cells of training writers and fonts, with its own weights for
+    grayscale crops (no ink colour); a blank crop scores 0.
     """
     model = model or load_digit_model()
     features = handwriting_features(crop_gray, crop_colour)
-    if not features.any() or model.score_w.size != len(SCORE_FEATURES) + 1:
+    weights = np.atleast_2d(model.score_w)
+    if not features.any() or weights.shape[1] != len(SCORE_FEATURES) + 1:
         return 0.0
-    z = float(model.score_w[0] + features @ model.score_w[1:])
+    row = weights[0] if crop_colour is not None or len(weights) == 1 else weights[1]
+    z = float(row[0] + features @ row[1:])
     return float(1.0 / (1.0 + np.exp(-z)))
