@@ -62,6 +62,12 @@ SPLIT_ASPECT = 1.05
 SPLIT_MIN_ASPECT = 0.6
 # ...and then only into parts this sure on average (geometric mean of probabilities).
 NARROW_SPLIT_MIN_SCORE = 0.9
+# Each part of a split is at least this share of the group's height: touching digits
+# are of a height, and a cut that leaves a stroke end alone is a wrong cut.
+SPLIT_PART_MIN_HEIGHT_FRACTION = 0.6
+# A lone mark less tall than this share of the cell is a speck: digits fill about half
+# of a cell's height (ocr/read.py measures specks the same way).
+SPECK_MAX_CELL_FRACTION = 0.2
 # Cut points are searched in the middle of each part, away from its edges, so a
 # split never leaves a sliver.
 SPLIT_MARGIN_FRACTION = 0.2
@@ -379,6 +385,8 @@ def _read_group(
     is_flat = group.height <= SEPARATOR_MAX_HEIGHT_FRACTION * (crop_h if is_alone else band_h)
     if aspect >= DASH_MIN_ASPECT and is_flat:
         return [DigitRead("-", 1.0, (), group.box())]
+    if is_alone and group.height < SPECK_MAX_CELL_FRACTION * crop_h:
+        return [DigitRead(NOT_DIGIT, 1.0, (), group.box())]  # a lone speck
     if group.height <= SEPARATOR_MAX_HEIGHT_FRACTION * band_h and not is_alone:
         if group.y1 >= band_bottom - SEPARATOR_BASELINE_FRACTION * band_h:
             char = "," if group.height > 1.6 * group.width else "."
@@ -387,12 +395,18 @@ def _read_group(
     return _classify_split(group, ink, model)
 
 
-def _classify_split(group: _Group, ink: np.ndarray, model: DigitModel) -> list[DigitRead]:
-    """Classify a group; when it is wide, try cuts and keep the surest reading."""
+def _classify_split(
+    group: _Group, ink: np.ndarray, model: DigitModel, *, is_part: bool = False
+) -> list[DigitRead]:
+    """Classify a group; when it is wide, try cuts and keep the surest reading.
+
+    A narrow group is tried split only as found, never as the part of a cut: a part
+    already is about one digit wide, and cutting it again makes two digits of one.
+    """
     whole = _classify(group, ink, model)
     is_wide = group.width > SPLIT_ASPECT * group.height
-    if not is_wide and not (
-        whole.char == NOT_DIGIT and group.width > SPLIT_MIN_ASPECT * group.height
+    if not is_wide and (
+        is_part or whole.char != NOT_DIGIT or group.width <= SPLIT_MIN_ASPECT * group.height
     ):
         return [whole]
     best: list[DigitRead] = [whole]
@@ -406,7 +420,9 @@ def _classify_split(group: _Group, ink: np.ndarray, model: DigitModel) -> list[D
         left, right = _part(group, ink, group.x0, cut), _part(group, ink, cut, group.x1)
         if left is None or right is None:
             continue
-        parts = _classify_split(left, ink, model) + _classify_split(right, ink, model)
+        parts = _classify_split(left, ink, model, is_part=True) + _classify_split(
+            right, ink, model, is_part=True
+        )
         score = float(np.prod([_digit_score(p) for p in parts])) ** (1.0 / len(parts))
         if score > best_score:
             best, best_score = parts, score
@@ -442,6 +458,8 @@ def _part(group: _Group, ink: np.ndarray, x0: int, x1: int) -> _Group | None:
     rows = np.nonzero(sub.any(axis=1))[0]
     if rows.size == 0 or x1 - x0 < 2:
         return None
+    if rows[-1] - rows[0] + 1 < SPLIT_PART_MIN_HEIGHT_FRACTION * group.height:
+        return None  # a sliver of the neighbour's stroke, not a digit
     return _Group(x0, group.y0 + int(rows[0]), x1, group.y0 + int(rows[-1]) + 1, int(sub.sum()))
 
 
