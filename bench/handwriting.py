@@ -46,6 +46,10 @@ RELIABILITY_EDGES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0001)
 # Crops are scaled so the ink is this tall before Tesseract, as ocr/read.py does.
 TESSERACT_INK_HEIGHT_PX = 30
 
+# Cells per Tesseract call: a page's worth; taller mosaics pass Tesseract's
+# 32,767-pixel image limit and it refuses them.
+TESSERACT_CELLS_PER_CALL = 150
+
 Cell = tuple[np.ndarray, np.ndarray, int]  # gray, BGR, true value
 
 
@@ -151,12 +155,13 @@ def tesseract_values(cells: list[Cell]) -> list[int | None]:
     from ocr.tesseract import DIGITS_LANG, ocr_words
 
     crops = [_scaled_for_tesseract(gray) for gray, _, _ in cells]
-    mosaic = build_mosaic(crops)
-    words = ocr_words(mosaic.image, lang=DIGITS_LANG, psm=6, whitelist=DIGIT_WHITELIST)
     values: list[int | None] = []
-    for band in words_by_band(mosaic, words):
-        text = "".join(w.text for w in band)
-        values.append(parse_number(text).value if text else None)
+    for start in range(0, len(crops), TESSERACT_CELLS_PER_CALL):
+        mosaic = build_mosaic(crops[start : start + TESSERACT_CELLS_PER_CALL])
+        words = ocr_words(mosaic.image, lang=DIGITS_LANG, psm=6, whitelist=DIGIT_WHITELIST)
+        for band in words_by_band(mosaic, words):
+            text = "".join(w.text for w in band)
+            values.append(parse_number(text).value if text else None)
     return values
 
 
