@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "main",
         "second source of test documents (DOCX via LibreOffice)",
     ),
+    "train-digits": ("bench.train_digits", "main", "train the handwritten-digit model"),
+    "handwriting": ("bench.handwriting", "main", "measure the handwritten-digit recogniser"),
 }
 
 
