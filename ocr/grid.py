@@ -49,9 +49,13 @@ MIN_ROWS = 3
 MIN_COLS = 3
 
 
-def detect_grid(gray: np.ndarray, *, page_index: int) -> Grid | None:
-    """Return the page's largest ruled table, or None if there is none."""
-    masks = find_rules(gray, style=EDGE_RULES)
+def detect_grid(gray: np.ndarray, *, page_index: int, style: RuleStyle = EDGE_RULES) -> Grid | None:
+    """Return the page's largest ruled table, or None if there is none.
+
+    ``style`` is for callers that need only the table's structure, not exact edges
+    (``ocr.orient`` counts rules on a coarser, cheaper copy).
+    """
+    masks = find_rules(gray, style=style)
     box = _table_box(masks)
     if box is None:
         return None
