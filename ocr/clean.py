@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ocr.orient import turn, upright_turn_deg
-from ocr.rules import RuleStyle, find_rules
+from ocr.rules import RuleStyle, dotted, find_rules
 from ocr.types import Page
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,10 @@ SKEW_RULES = RuleStyle(
     v_length_share=1 / 40,
     thicken_before_px=5,
 )
+# Fewer long horizontal rules than this (a table has 20-45) means the table's rules
+# may be dotted (thin rules on a fax), and what was found a fax's streaks or the
+# frame: the rules are looked for again with their dashes joined.
+MIN_SOLID_RULES = 8
 # Pixels this saturated towards red are a seal or red pen, never the printed form.
 RED_MIN_FRACTION = 0.001
 # Rotation below this is left alone: resampling blurs digits more than it helps.
@@ -152,7 +156,15 @@ def find_segments(gray: np.ndarray) -> Segments:
     direction is then a least-squares fit through its pixels: exact to a few
     hundredths of a degree and far cheaper than a Hough transform.
     """
-    masks = find_rules(gray, style=SKEW_RULES)
+    segments = _segments(gray, style=SKEW_RULES)
+    if len(segments.horizontal) >= MIN_SOLID_RULES:
+        return segments
+    joined = _segments(gray, style=dotted(SKEW_RULES))
+    return joined if len(joined.horizontal) > len(segments.horizontal) else segments
+
+
+def _segments(gray: np.ndarray, *, style: RuleStyle) -> Segments:
+    masks = find_rules(gray, style=style)
     sh, sw = masks.horizontal.shape
     segs_h = _band_segments(masks.horizontal, min_length=int(sw * 0.2), horizontal=True)
     segs_v = _band_segments(masks.vertical, min_length=int(sh * 0.1), horizontal=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.rules import RuleMasks, RuleStyle, find_rules
+from ocr.rules import DASH_GAP_SHARE, RuleMasks, RuleStyle, dotted, find_rules
 from ocr.types import Grid
 
 # Line detection runs at about this width (~150 dpi on A4) and maps back.
@@ -36,6 +36,11 @@ EDGE_RULES = RuleStyle(
     bridge_px=5,
     thicken_after_px=3,
 )
+# A first pass that finds fewer row rules than this found at most the solid frame of
+# a table whose inner rules binarised into dashes (thin rules on a fax): the rules
+# are then looked for again with the dashes joined (``ocr.rules.dotted``). Only then,
+# so that pages with solid rules keep exactly the edges they had.
+MIN_SOLID_ROW_RULES = 8
 # A row rule covers at least this share of the table width (merged header cells and
 # section rows leave some rules partial; strokes inside cells are far shorter).
 ROW_RULE_COVERAGE = 0.55
@@ -53,10 +58,23 @@ def detect_grid(gray: np.ndarray, *, page_index: int, style: RuleStyle = EDGE_RU
     """Return the page's largest ruled table, or None if there is none.
 
     ``style`` is for callers that need only the table's structure, not exact edges
-    (``ocr.orient`` counts rules on a coarser, cheaper copy).
+    (``ocr.orient`` counts rules on a coarser, cheaper copy). A table whose rules
+    binarised into dashes (thin rules on a fax) is looked for again with them joined.
     """
+    grid = _detect(gray, page_index=page_index, style=style)
+    if grid is not None and len(grid.row_edges_px) >= MIN_SOLID_ROW_RULES:
+        return grid
+    joined = _detect(gray, page_index=page_index, style=dotted(style))
+    if joined is None or (grid is not None and joined.n_rows <= grid.n_rows):
+        return grid
+    return joined
+
+
+def _detect(gray: np.ndarray, *, page_index: int, style: RuleStyle) -> Grid | None:
     masks = find_rules(gray, style=style)
-    box = _table_box(masks)
+    # Rules meet at the table's crossings; a dotted rule may end a gap short of one.
+    reach_px = round(masks.horizontal.shape[1] * DASH_GAP_SHARE) if style.is_dotted else 5
+    box = _table_box(masks, reach_px=reach_px)
     if box is None:
         return None
     x0, y0, x1, y1 = box
@@ -75,10 +93,10 @@ def detect_grid(gray: np.ndarray, *, page_index: int, style: RuleStyle = EDGE_RU
     )
 
 
-def _table_box(masks: RuleMasks) -> tuple[int, int, int, int] | None:
-    """Bounding box of the largest connected lattice of rules."""
+def _table_box(masks: RuleMasks, *, reach_px: int) -> tuple[int, int, int, int] | None:
+    """Bounding box of the largest lattice of rules connected within ``reach_px``."""
     lattice = cv2.bitwise_or(masks.horizontal, masks.vertical)
-    lattice = cv2.dilate(lattice, np.ones((5, 5), np.uint8))
+    lattice = cv2.dilate(lattice, np.ones((reach_px, reach_px), np.uint8))
     n, _, stats, _ = cv2.connectedComponentsWithStats(lattice, connectivity=8)
     if n <= 1:
         return None
