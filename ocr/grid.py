@@ -47,8 +47,13 @@ ROW_RULE_COVERAGE = 0.55
 # A column rule covers at least this share of the table height (merged section rows
 # and a two-row header interrupt some verticals).
 COL_RULE_COVERAGE = 0.35
-# Rules closer than this share of the median row height are one doubled rule.
+# Rules closer than this share of the median row height are one doubled rule ...
 MERGE_FRACTION = 0.35
+# ... but never farther apart than this share of the work copy's width (~2 mm on A4):
+# a doubled rule is a pen's width wide, while a one-line row ("Tổng số người tham
+# gia") is 4 mm or more even where wrapped labels in a narrow column make the median
+# row three or four lines tall (born-digital forms exported from Word).
+MERGE_MAX_SHARE = 1 / 100
 # A table needs this many rows and columns to be the form's table.
 MIN_ROWS = 3
 MIN_COLS = 3
@@ -80,8 +85,9 @@ def _detect(gray: np.ndarray, *, page_index: int, style: RuleStyle) -> Grid | No
     x0, y0, x1, y1 = box
     rows = _rule_positions(masks.horizontal[y0:y1, x0:x1], axis=1, coverage=ROW_RULE_COVERAGE)
     cols = _rule_positions(masks.vertical[y0:y1, x0:x1], axis=0, coverage=COL_RULE_COVERAGE)
-    rows = _merge_close([y0 + r for r in rows])
-    cols = _merge_close([x0 + c for c in cols])
+    max_merge_px = MERGE_MAX_SHARE * masks.horizontal.shape[1]
+    rows = _merge_close([y0 + r for r in rows], max_px=max_merge_px)
+    cols = _merge_close([x0 + c for c in cols], max_px=max_merge_px)
     if len(rows) < MIN_ROWS + 1 or len(cols) < MIN_COLS + 1:
         return None
     inv = 1 / masks.scale
@@ -135,12 +141,12 @@ def _run_centres(indices: np.ndarray) -> list[int]:
     return [int((s + e) // 2) for s, e in zip(starts, ends, strict=True)]
 
 
-def _merge_close(positions: list[int]) -> list[int]:
+def _merge_close(positions: list[int], *, max_px: float) -> list[int]:
     """Merge rules closer than a fraction of the median gap (doubled or thick rules)."""
     if len(positions) < 3:
         return positions
     gaps = np.diff(positions)
-    limit = max(3.0, MERGE_FRACTION * float(np.median(gaps)))
+    limit = max(3.0, min(max_px, MERGE_FRACTION * float(np.median(gaps))))
     merged = [positions[0]]
     for p in positions[1:]:
         if p - merged[-1] < limit:
