@@ -8,7 +8,7 @@ published, so this generator draws synthetic ones whose every number is known.
 Usage::
 
     .venv/bin/python -m bench samples --out DIR --count N --seed S \
-        [--kinds typed,handwritten,photo,fax,born-digital]
+        [--kinds typed,handwritten,photo,fax,born-digital[,rotated,thin-rules,small-type]]
     .venv/bin/python -m bench samples --preset committed --out samples/llw-summary-2022
 
 Variety (every document draws its own choices from a seeded RNG, so the same seed
@@ -30,6 +30,11 @@ always gives the same bytes; the choices are written to the truth file):
   single values in either sub-column, a 1.total that usually (not always) adds up;
 * marks: struck-through corrections, red seals and signatures, sometimes over
   numbers.
+* page conditions, only when named in ``--kinds`` (so earlier seeds give the same
+  documents): ``rotated`` (pages fed upside down or scanned landscape, 90/180/270
+  deg), ``thin-rules`` (0.25-0.4 pt rules, which a 200-dpi fax breaks into dashes),
+  ``small-type`` (8.5-9.5 pt fitted to one page, scanned at 150 dpi); each adds its
+  slice to the truth file.
 
 Output, for a case named ``C`` in ``DIR``: the document as ``C.pdf``, ``C.png``,
 ``C.jpg`` or, for two pages saved as images, ``C-p1.jpg`` and ``C-p2.jpg``; and
