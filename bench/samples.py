@@ -8,7 +8,7 @@ published, so this generator draws synthetic ones whose every number is known.
 Usage::
 
     .venv/bin/python -m bench samples --out DIR --count N --seed S \
-        [--kinds typed,handwritten,photo,fax,born-digital[,rotated,thin-rules,small-type]]
+        [--kinds typed,handwritten,photo,fax,born-digital,CONDITION...]
     .venv/bin/python -m bench samples --preset committed --out samples/llw-summary-2022
 
 Variety (every document draws its own choices from a seeded RNG, so the same seed
@@ -33,8 +33,9 @@ always gives the same bytes; the choices are written to the truth file):
 * page conditions, only when named in ``--kinds`` (so earlier seeds give the same
   documents): ``rotated`` (pages fed upside down or scanned landscape, 90/180/270
   deg), ``thin-rules`` (0.25-0.4 pt rules, which a 200-dpi fax breaks into dashes),
-  ``small-type`` (8.5-9.5 pt fitted to one page, scanned at 150 dpi); each adds its
-  slice to the truth file.
+  ``small-type`` (8.5-9.5 pt fitted to one page, scanned at 150 dpi),
+  ``hard-photo`` (steeper perspective, harsher light); each adds its slice to the
+  truth file.
 
 Output, for a case named ``C`` in ``DIR``: the document as ``C.pdf``, ``C.png``,
 ``C.jpg`` or, for two pages saved as images, ``C-p1.jpg`` and ``C-p2.jpg``; and
@@ -207,10 +208,10 @@ KINDS = ("typed", "handwritten", "born-digital")
 CAPTURES = ("scan", "photo", "fax")
 # Page conditions drawn only when asked for by name in --kinds, from their own random
 # stream, so documents of earlier seeds and kinds stay byte for byte as they were.
-CONDITIONS = ("rotated", "thin-rules", "small-type")
+CONDITIONS = ("rotated", "thin-rules", "small-type", "hard-photo")
 ALL_KIND_WORDS = (*KINDS, "photo", "fax", "scan", *CONDITIONS)
 # Share of documents given each requested condition (the rest stay as drawn).
-CONDITION_RATES = {"rotated": 0.35, "thin-rules": 0.5, "small-type": 0.4}
+CONDITION_RATES = {"rotated": 0.35, "thin-rules": 0.5, "small-type": 0.4, "hard-photo": 0.6}
 
 
 # ---------------------------------------------------------------------------------
@@ -1375,7 +1376,7 @@ def make_document(
     pdf, geo = render_pdf(
         rows, style, pages, repeat_header=repeat_header, print_numbers=not is_hand
     )
-    slices = [kind, *(c for c in condition_slices if kind != "born-digital" or c == "thin-rules")]
+    slices = [kind, *(c for c in condition_slices if _shows(c, kind=kind, capture=capture))]
     if kind == "born-digital":
         files = [f"{name}.pdf"]
         (out_dir / files[0]).write_bytes(pdf)
@@ -1400,6 +1401,13 @@ def make_document(
     return truth_record(layout, files, slices, kind, doc_seed, ch.choices, entries)
 
 
+def _shows(condition: str, *, kind: str, capture: str) -> bool:
+    """Whether a drawn condition is visible on a document of this kind and capture."""
+    if condition == "hard-photo":
+        return capture == "photo"
+    return kind != "born-digital" or condition == "thin-rules"
+
+
 def draw_conditions(
     doc_seed: int, kinds: Sequence[str], overrides: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:
@@ -1407,7 +1415,9 @@ def draw_conditions(
 
     ``rotated``: the page is fed upside down or scanned landscape (turned 90/180/270
     deg); ``thin-rules``: 0.25-0.4 pt rules, which a 200-dpi fax breaks into dashes;
-    ``small-type``: a table fitted to one page in 8.5-9.5 pt, scanned at 150 dpi.
+    ``small-type``: a table fitted to one page in 8.5-9.5 pt, scanned at 150 dpi;
+    ``hard-photo``: a photo (when the capture is one) taken at a steeper angle
+    (corners off by 6-10 % of the page) under harsher light.
     A choice pinned with --set wins; pinning ``turn_deg`` alone also turns pages.
     """
     rng = sub_rng(doc_seed, "conditions")
@@ -1425,6 +1435,10 @@ def draw_conditions(
     if drawn["small-type"]:
         pins |= {"font_size": rng.choice([8.5, 9, 9.5]), "pages_wanted": 1, "dpi": 150}
         slices.append("small-type")
+    if drawn["hard-photo"]:
+        pins["photo_corner_jitter"] = round(rng.uniform(0.06, 0.10), 3)
+        pins["photo_light"] = round(rng.uniform(0.45, 0.65), 2)
+        slices.append("hard-photo")
     return pins, slices
 
 
