@@ -8,7 +8,7 @@ published, so this generator draws synthetic ones whose every number is known.
 Usage::
 
     .venv/bin/python -m bench samples --out DIR --count N --seed S \
-        [--kinds typed,handwritten,photo,fax,born-digital]
+        [--kinds typed,handwritten,photo,fax,born-digital,CONDITION...]
     .venv/bin/python -m bench samples --preset committed --out samples/llw-summary-2022
 
 Variety (every document draws its own choices from a seeded RNG, so the same seed
@@ -30,6 +30,12 @@ always gives the same bytes; the choices are written to the truth file):
   single values in either sub-column, a 1.total that usually (not always) adds up;
 * marks: struck-through corrections, red seals and signatures, sometimes over
   numbers.
+* page conditions, only when named in ``--kinds`` (so earlier seeds give the same
+  documents): ``rotated`` (pages fed upside down or scanned landscape, 90/180/270
+  deg), ``thin-rules`` (0.25-0.4 pt rules, which a 200-dpi fax breaks into dashes),
+  ``small-type`` (8.5-9.5 pt fitted to one page, scanned at 150 dpi),
+  ``hard-photo`` (steeper perspective, harsher light); each adds its slice to the
+  truth file.
 
 Output, for a case named ``C`` in ``DIR``: the document as ``C.pdf``, ``C.png``,
 ``C.jpg`` or, for two pages saved as images, ``C-p1.jpg`` and ``C-p2.jpg``; and
@@ -201,7 +207,12 @@ NOTE_TEXTS = ("Trực tuyến", "Phối hợp Hội Khuyến học", "Cấp trư
 
 KINDS = ("typed", "handwritten", "born-digital")
 CAPTURES = ("scan", "photo", "fax")
-ALL_KIND_WORDS = (*KINDS, "photo", "fax", "scan")
+# Page conditions drawn only when asked for by name in --kinds, from their own random
+# stream, so documents of earlier seeds and kinds stay byte for byte as they were.
+CONDITIONS = ("rotated", "thin-rules", "small-type", "hard-photo")
+ALL_KIND_WORDS = (*KINDS, "photo", "fax", "scan", *CONDITIONS)
+# Share of documents given each requested condition (the rest stay as drawn).
+CONDITION_RATES = {"rotated": 0.35, "thin-rules": 0.5, "small-type": 0.4, "hard-photo": 0.6}
 
 
 # ---------------------------------------------------------------------------------
@@ -1340,6 +1351,8 @@ def make_document(
     out_dir: Path,
 ) -> dict[str, Any]:
     """Draw, render, mark, degrade and save one document; return its truth record."""
+    pins, condition_slices = draw_conditions(doc_seed, kinds, overrides)
+    overrides = {**pins, **overrides}
     ch = Chooser(sub_rng(doc_seed, "mode"), overrides)
     kind, capture = choose_mode(ch, kinds)
     is_hand = kind == "handwritten"
@@ -1364,7 +1377,7 @@ def make_document(
     pdf, geo = render_pdf(
         rows, style, pages, repeat_header=repeat_header, print_numbers=not is_hand
     )
-    slices = [kind]
+    slices = [kind, *(c for c in condition_slices if _shows(c, kind=kind, capture=capture))]
     if kind == "born-digital":
         files = [f"{name}.pdf"]
         (out_dir / files[0]).write_bytes(pdf)
@@ -1387,6 +1400,47 @@ def make_document(
     ch.choices |= {"page_count": geo.page_count, "corrections_made": corrections}
     ch.choices |= {"deleted_rows": deleted, "extra_rows": extras}
     return truth_record(layout, files, slices, kind, doc_seed, ch.choices, entries)
+
+
+def _shows(condition: str, *, kind: str, capture: str) -> bool:
+    """Whether a drawn condition is visible on a document of this kind and capture."""
+    if condition == "hard-photo":
+        return capture == "photo"
+    return kind != "born-digital" or condition == "thin-rules"
+
+
+def draw_conditions(
+    doc_seed: int, kinds: Sequence[str], overrides: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Pins for the page conditions asked for in ``kinds``, and their slice names.
+
+    ``rotated``: the page is fed upside down or scanned landscape (turned 90/180/270
+    deg); ``thin-rules``: 0.25-0.4 pt rules, which a 200-dpi fax breaks into dashes;
+    ``small-type``: a table fitted to one page in 8.5-9.5 pt, scanned at 150 dpi;
+    ``hard-photo``: a photo (when the capture is one) taken at a steeper angle
+    (corners off by 6-10 % of the page) under harsher light.
+    A choice pinned with --set wins; pinning ``turn_deg`` alone also turns pages.
+    """
+    rng = sub_rng(doc_seed, "conditions")
+    pins: dict[str, Any] = {}
+    slices: list[str] = []
+    drawn = {c: c in kinds and rng.random() < CONDITION_RATES[c] for c in CONDITIONS}
+    if drawn["rotated"] or "turn_deg" in overrides:
+        turn = int(overrides.get("turn_deg", rng.choice([90, 180, 270])))
+        pins["turn_deg"] = turn
+        if turn % 360:
+            slices += ["rotated", f"rotated-{turn % 360}"]
+    if drawn["thin-rules"]:
+        pins["rule_pt"] = round(rng.uniform(0.25, 0.4), 2)
+        slices.append("thin-rules")
+    if drawn["small-type"]:
+        pins |= {"font_size": rng.choice([8.5, 9, 9.5]), "pages_wanted": 1, "dpi": 150}
+        slices.append("small-type")
+    if drawn["hard-photo"]:
+        pins["photo_corner_jitter"] = round(rng.uniform(0.06, 0.10), 3)
+        pins["photo_light"] = round(rng.uniform(0.45, 0.65), 2)
+        slices.append("hard-photo")
+    return pins, slices
 
 
 def add_notes(rows: Sequence[PrintedRow], ch: Chooser, rng: random.Random) -> None:
@@ -1467,6 +1521,11 @@ def scan_document(
     formats = {"scan": ["pdf", "pdf", "png", "jpg"], "fax": ["pdf", "png"], "photo": ["jpg"]}[
         capture
     ]
+    if "turn_deg" in ch.overrides:  # only when asked for: earlier documents stay as they were
+        turns = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180}
+        turns[270] = cv2.ROTATE_90_CLOCKWISE
+        turn = int(ch.pick("turn_deg", lambda r: 0)) % 360
+        pages = [cv2.rotate(p, turns[turn]) if turn else p for p in pages]
     fmt = ch.pick("format", lambda r: r.choice(formats))
     quality = ch.pick("jpeg_quality", lambda r: r.randint(40, 90))
     return save_pages(pages, out_dir, name, fmt=fmt, dpi=dpi, quality=quality)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from ocr.rules import RuleStyle, find_rules
+from ocr.orient import turn, upright_turn_deg
+from ocr.rules import RuleStyle, dotted, find_rules
 from ocr.types import Page
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ SKEW_RULES = RuleStyle(
     v_length_share=1 / 40,
     thicken_before_px=5,
 )
+# Fewer long horizontal rules than this (a table has 20-45) means the table's rules
+# may be dotted (thin rules on a fax), and what was found a fax's streaks or the
+# frame: the rules are looked for again with their dashes joined.
+MIN_SOLID_RULES = 8
 # Pixels this saturated towards red are a seal or red pen, never the printed form.
 RED_MIN_FRACTION = 0.001
 # Rotation below this is left alone: resampling blurs digits more than it helps.
@@ -64,14 +69,22 @@ class Segments:
 
 
 def clean_page(page: Page) -> Page:
-    """Return the page as straightened, flat-lit grayscale. Text-layer pages stay as drawn."""
+    """Return the page as upright, straightened, flat-lit grayscale.
+
+    Text-layer pages stay as drawn (their words are in the drawn frame). The page is
+    turned upright after straightening: skew is measured on whichever rules run
+    across, and a quarter or half turn keeps straight rules straight.
+    """
     gray = to_gray(page.image)
     if page.has_text_layer:
         return replace(page, image=gray)
     gray = flatten_illumination(gray)
     gray = whiten_dark_borders(gray)
     gray = straighten(gray)
-    return replace(page, image=gray)
+    turn_deg = upright_turn_deg(gray)
+    if turn_deg:
+        log.info("page %d turned by %d deg", page.index + 1, turn_deg)
+    return replace(page, image=turn(gray, turn_deg), turned_deg=turn_deg)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -143,7 +156,15 @@ def find_segments(gray: np.ndarray) -> Segments:
     direction is then a least-squares fit through its pixels: exact to a few
     hundredths of a degree and far cheaper than a Hough transform.
     """
-    masks = find_rules(gray, style=SKEW_RULES)
+    segments = _segments(gray, style=SKEW_RULES)
+    if len(segments.horizontal) >= MIN_SOLID_RULES:
+        return segments
+    joined = _segments(gray, style=dotted(SKEW_RULES))
+    return joined if len(joined.horizontal) > len(segments.horizontal) else segments
+
+
+def _segments(gray: np.ndarray, *, style: RuleStyle) -> Segments:
+    masks = find_rules(gray, style=style)
     sh, sw = masks.horizontal.shape
     segs_h = _band_segments(masks.horizontal, min_length=int(sw * 0.2), horizontal=True)
     segs_v = _band_segments(masks.vertical, min_length=int(sh * 0.1), horizontal=False)

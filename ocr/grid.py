@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.rules import RuleMasks, RuleStyle, find_rules
+from ocr.rules import DASH_GAP_SHARE, RuleMasks, RuleStyle, dotted, find_rules
 from ocr.types import Grid
 
 # Line detection runs at about this width (~150 dpi on A4) and maps back.
@@ -36,30 +36,58 @@ EDGE_RULES = RuleStyle(
     bridge_px=5,
     thicken_after_px=3,
 )
+# A first pass that finds fewer row rules than this found at most the solid frame of
+# a table whose inner rules binarised into dashes (thin rules on a fax): the rules
+# are then looked for again with the dashes joined (``ocr.rules.dotted``). Only then,
+# so that pages with solid rules keep exactly the edges they had.
+MIN_SOLID_ROW_RULES = 8
 # A row rule covers at least this share of the table width (merged header cells and
 # section rows leave some rules partial; strokes inside cells are far shorter).
 ROW_RULE_COVERAGE = 0.55
 # A column rule covers at least this share of the table height (merged section rows
 # and a two-row header interrupt some verticals).
 COL_RULE_COVERAGE = 0.35
-# Rules closer than this share of the median row height are one doubled rule.
+# Rules closer than this share of the median row height are one doubled rule ...
 MERGE_FRACTION = 0.35
+# ... but never farther apart than this share of the work copy's width (~2 mm on A4):
+# a doubled rule is a pen's width wide, while a one-line row ("Tổng số người tham
+# gia") is 4 mm or more even where wrapped labels in a narrow column make the median
+# row three or four lines tall (born-digital forms exported from Word).
+MERGE_MAX_SHARE = 1 / 100
 # A table needs this many rows and columns to be the form's table.
 MIN_ROWS = 3
 MIN_COLS = 3
 
 
-def detect_grid(gray: np.ndarray, *, page_index: int) -> Grid | None:
-    """Return the page's largest ruled table, or None if there is none."""
-    masks = find_rules(gray, style=EDGE_RULES)
-    box = _table_box(masks)
+def detect_grid(gray: np.ndarray, *, page_index: int, style: RuleStyle = EDGE_RULES) -> Grid | None:
+    """Return the page's largest ruled table, or None if there is none.
+
+    ``style`` is for callers that need only the table's structure, not exact edges
+    (``ocr.orient`` counts rules on a coarser, cheaper copy). A table whose rules
+    binarised into dashes (thin rules on a fax) is looked for again with them joined.
+    """
+    grid = _detect(gray, page_index=page_index, style=style)
+    if grid is not None and len(grid.row_edges_px) >= MIN_SOLID_ROW_RULES:
+        return grid
+    joined = _detect(gray, page_index=page_index, style=dotted(style))
+    if joined is None or (grid is not None and joined.n_rows <= grid.n_rows):
+        return grid
+    return joined
+
+
+def _detect(gray: np.ndarray, *, page_index: int, style: RuleStyle) -> Grid | None:
+    masks = find_rules(gray, style=style)
+    # Rules meet at the table's crossings; a dotted rule may end a gap short of one.
+    reach_px = round(masks.horizontal.shape[1] * DASH_GAP_SHARE) if style.is_dotted else 5
+    box = _table_box(masks, reach_px=reach_px)
     if box is None:
         return None
     x0, y0, x1, y1 = box
     rows = _rule_positions(masks.horizontal[y0:y1, x0:x1], axis=1, coverage=ROW_RULE_COVERAGE)
     cols = _rule_positions(masks.vertical[y0:y1, x0:x1], axis=0, coverage=COL_RULE_COVERAGE)
-    rows = _merge_close([y0 + r for r in rows])
-    cols = _merge_close([x0 + c for c in cols])
+    max_merge_px = MERGE_MAX_SHARE * masks.horizontal.shape[1]
+    rows = _merge_close([y0 + r for r in rows], max_px=max_merge_px)
+    cols = _merge_close([x0 + c for c in cols], max_px=max_merge_px)
     if len(rows) < MIN_ROWS + 1 or len(cols) < MIN_COLS + 1:
         return None
     inv = 1 / masks.scale
@@ -71,10 +99,10 @@ def detect_grid(gray: np.ndarray, *, page_index: int) -> Grid | None:
     )
 
 
-def _table_box(masks: RuleMasks) -> tuple[int, int, int, int] | None:
-    """Bounding box of the largest connected lattice of rules."""
+def _table_box(masks: RuleMasks, *, reach_px: int) -> tuple[int, int, int, int] | None:
+    """Bounding box of the largest lattice of rules connected within ``reach_px``."""
     lattice = cv2.bitwise_or(masks.horizontal, masks.vertical)
-    lattice = cv2.dilate(lattice, np.ones((5, 5), np.uint8))
+    lattice = cv2.dilate(lattice, np.ones((reach_px, reach_px), np.uint8))
     n, _, stats, _ = cv2.connectedComponentsWithStats(lattice, connectivity=8)
     if n <= 1:
         return None
@@ -113,12 +141,12 @@ def _run_centres(indices: np.ndarray) -> list[int]:
     return [int((s + e) // 2) for s, e in zip(starts, ends, strict=True)]
 
 
-def _merge_close(positions: list[int]) -> list[int]:
+def _merge_close(positions: list[int], *, max_px: float) -> list[int]:
     """Merge rules closer than a fraction of the median gap (doubled or thick rules)."""
     if len(positions) < 3:
         return positions
     gaps = np.diff(positions)
-    limit = max(3.0, MERGE_FRACTION * float(np.median(gaps)))
+    limit = max(3.0, min(max_px, MERGE_FRACTION * float(np.median(gaps))))
     merged = [positions[0]]
     for p in positions[1:]:
         if p - merged[-1] < limit:

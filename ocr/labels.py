@@ -20,6 +20,10 @@ from ocr.types import Box, Page
 # Label crops are scaled so a text line is about this tall (Tesseract reads
 # Vietnamese diacritics reliably from ~20 px x-height lines).
 TARGET_LINE_HEIGHT_PX = 34
+# Small type (8.5-9.5 pt fitted to one page) scanned at 150 dpi has lines of ~20 px,
+# whose letters Tesseract reads as garbage; such crops are enlarged towards the target
+# height, by at most this factor (beyond it the interpolation only enlarges blur).
+MAX_UPSCALE = 2.0
 # Tesseract's time grows with the number of letters it reads (~0.45 ms each on a
 # 2-core machine), so labels are read in two passes. First a prefix of every label:
 # one line, this many line heights wide (~20 letters) ...
@@ -50,7 +54,7 @@ def read_texts(
         return [" ".join(w.text for w in words_in_box(layer, box)) for box in boxes]
     if not boxes:
         return []
-    scale = min(1.0, TARGET_LINE_HEIGHT_PX / max(1, line_height_px))
+    scale = label_scale(line_height_px)
     max_width_px = int(max_width_lines * line_height_px * scale)
     crops = [
         _crop(page.image, box, scale=scale, line_px=line_height_px, max_lines=max_lines)
@@ -70,9 +74,20 @@ def _crop(
     region = despeckle(erase_rules(region), line_px=line_px)
     if max_lines is not None:
         region = _first_lines(region, lines=max_lines, line_px=line_px)
-    if scale < 1.0:
-        region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    if scale != 1.0:
+        shrink = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+        region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=shrink)
     return region
+
+
+def label_scale(line_height_px: int) -> float:
+    """Factor that brings a text line of ``line_height_px`` to the height OCR reads best.
+
+    Large type is shrunk (Tesseract's time grows with pixels); small type is enlarged,
+    up to ``MAX_UPSCALE``, because at ~20 px lines the LSTM mistakes diacritics and
+    letters for one another.
+    """
+    return min(MAX_UPSCALE, TARGET_LINE_HEIGHT_PX / max(1, line_height_px))
 
 
 def _first_lines(region: np.ndarray, *, lines: int, line_px: int) -> np.ndarray:

@@ -109,6 +109,8 @@ def _find_tables(pages: Sequence[Page]) -> tuple[list[_PageTable], list[str]]:
     tables: list[_PageTable] = []
     warnings: list[str] = []
     for page in pages:
+        if page.turned_deg:
+            warnings.append(turned_warning(page))
         grid = detect_grid(page.image, page_index=page.index)
         if grid is None:
             warnings.append(f"page {page.index + 1}: no ruled table found; page skipped")
@@ -117,6 +119,15 @@ def _find_tables(pages: Sequence[Page]) -> tuple[list[_PageTable], list[str]]:
     if not tables:
         raise TableNotFoundError("No ruled table was found on any page.")
     return tables, warnings
+
+
+def turned_warning(page: Page) -> str:
+    """The warning that a page was read after turning it upright.
+
+    Uploaders should know, so that the next scan is fed the right way round, and a
+    reviewer who sees the cleaned page turned is not surprised.
+    """
+    return f"page {page.index + 1} was turned by {page.turned_deg}°"
 
 
 def _label_box(table: _PageTable, row: int) -> Box:

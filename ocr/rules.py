@@ -20,11 +20,22 @@ would move grid edges and angles, so the two styles stay and the code is shared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
+# Horizontal rules of 0.25-0.4 pt binarise on a 200-dpi 1-bit fax into dashes 2-4 mm
+# long with gaps of 1.5-5 mm (a fax halves the vertical resolution; vertical rules
+# stay solid). As shares of the work copy's width (A4: 210 mm): a dash is at least
+# 1/120 of it (~1.8 mm; a letter's horizontal stroke is shorter), and gaps up to 1/40
+# (~5 mm) between dashes in line are closed. Vertical strokes are never joined: the
+# stems of left-aligned labels, one above the other, would become a column rule.
+DASH_MIN_SHARE = 1 / 120
+DASH_GAP_SHARE = 1 / 40
+# A dash is as thin as its rule: 1-3 px of the work copy, plus any thickening before.
+# Strokes this much thicker are letters run together by the fax's hard threshold.
+DASH_MAX_EXTRA_PX = 3
 # Kernels never shrink below this many pixels of the work copy: on a tiny image a
 # fractional kernel would keep letters as "rules".
 MIN_KERNEL_PX = 10
@@ -42,6 +53,17 @@ class RuleStyle:
     bridge_px: int = 0  # gaps along a rule closed before the opening (0: none)
     thicken_before_px: int = 0  # dilation across a rule before the opening (0: none)
     thicken_after_px: int = 0  # dilation across a rule after the opening (0: none)
+    is_dotted: bool = False  # also join the dashes of horizontal rules broken by a fax
+
+
+def dotted(style: RuleStyle) -> RuleStyle:
+    """The same style, also joining the dashes of rules that binarised into dotted lines.
+
+    Gaps are closed only between thin strokes at least a dash long, so the letters of
+    a line of text, shorter or run together into thick blobs, are not joined into a
+    "rule".
+    """
+    return replace(style, is_dotted=True)
 
 
 @dataclass(frozen=True)
@@ -78,10 +100,25 @@ def _long_runs(binary: np.ndarray, *, length_px: int, style: RuleStyle, axis: in
         out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, _kernel(style.bridge_px, along=axis))
     if style.thicken_before_px:
         out = cv2.dilate(out, _kernel(style.thicken_before_px, along=1 - axis))
+    if style.is_dotted and axis == 1:
+        out = cv2.bitwise_or(out, _joined_dashes(out, style=style, axis=axis))
     out = cv2.morphologyEx(out, cv2.MORPH_OPEN, _kernel(length_px, along=axis))
     if style.thicken_after_px:
         out = cv2.dilate(out, _kernel(style.thicken_after_px, along=1 - axis))
     return out
+
+
+def _joined_dashes(binary: np.ndarray, *, style: RuleStyle, axis: int) -> np.ndarray:
+    """Thin strokes at least a dash long, with the gaps between those in line closed."""
+    width_px = binary.shape[1]
+    dash_px = max(3, round(width_px * DASH_MIN_SHARE))
+    gap_px = max(3, round(width_px * DASH_GAP_SHARE))
+    dashes = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _kernel(dash_px, along=axis))
+    thick_px = style.thicken_before_px + DASH_MAX_EXTRA_PX + 1
+    thick = cv2.morphologyEx(dashes, cv2.MORPH_OPEN, _kernel(thick_px, along=1 - axis))
+    thick = cv2.dilate(thick, _kernel(2 * dash_px + 1, along=axis))
+    dashes = cv2.bitwise_and(dashes, cv2.bitwise_not(thick))
+    return cv2.morphologyEx(dashes, cv2.MORPH_CLOSE, _kernel(gap_px, along=axis))
 
 
 def _kernel(length_px: int, *, along: int) -> np.ndarray:

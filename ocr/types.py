@@ -59,6 +59,8 @@ class Page:
     ``image`` is BGR uint8 straight from the loader and grayscale uint8 after
     ``clean_page``. ``words`` holds the PDF text layer in this image's pixel frame
     when the page is born-digital, else ``None`` (the page must be OCR'd).
+    ``turned_deg`` is how far ``clean_page`` turned the page clockwise to put it
+    upright (0, 90, 180 or 270), so the turn can be reported to the uploader.
     """
 
     index: int
@@ -66,6 +68,7 @@ class Page:
     dpi: int
     source: str
     words: tuple[Word, ...] | None = None
+    turned_deg: int = 0
 
     @property
     def has_text_layer(self) -> bool:

@@ -58,3 +58,16 @@ def test_straighten_undoes_three_degree_skew() -> None:
     assert grid is not None
     assert grid.n_rows == len(ROWS) - 1
     assert grid.n_cols == len(COLS) - 1
+
+
+def test_detect_grid_keeps_one_line_row_among_wrapped_rows() -> None:
+    """A one-line row between rows of wrapped labels is a row, not a doubled rule.
+
+    Born-digital forms with a narrow label column wrap labels onto three or four
+    lines, so the median row is tall; the one-line total row must still stand alone.
+    """
+    rows = [100, 136, *even_edges(300, 165, 8)]  # one 36-px row, then 165-px rows
+    page = ruled_page(rows, COLS, size=(1700, 1000))
+    grid = detect_grid(page, page_index=0)
+    assert grid is not None
+    _assert_close(grid.row_edges_px, rows)
