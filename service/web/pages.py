@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ocr.errors import OcrError
 from ocr.layout import load_layout
-from service import auth, i18n, store
+from service import auth, store
 from service.deps import SecretKeyDep, SessionDep, get_current_user
 from service.errors import NotFoundError
 from service.models import Campaign, Reading, Role, Submission, SubmissionStatus, Unit, User
@@ -40,6 +40,7 @@ from service.reports.figures import totals_of
 from service.reports.sources import sources_of
 from service.review import OPEN_STATUSES
 from service.scope import Scope
+from service.web import i18n
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
