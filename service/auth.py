@@ -32,14 +32,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from pwdlib import PasswordHash
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.errors import ConflictError, InvalidRequestError, ServiceError
 from service.models import ApiToken, Role, Unit, User, UserSession, utc_now
 from service.scope import Scope
 from service.settings import Settings
-from service.store import subtree_ids
+from service.store import accounts, get_unit_by_code, subtree_ids
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +178,7 @@ def create_user(
             code="weak_password",
             fix="Choose a longer password (a few words are easy to remember).",
         )
-    if session.scalars(select(User.id).where(User.username == username)).first() is not None:
+    if accounts.username_taken(session, username):
         raise ConflictError(f"A user named {username!r} exists.", code="user_exists")
     unit = _scope_unit(session, role, unit_code)
     user = User(
@@ -237,19 +236,19 @@ def _scope_unit(session: Session, role: Role, unit_code: str | None) -> Unit | N
             code="unit_required",
             fix="Give the code of the district or province (reviewer) or the unit (uploader).",
         )
-    unit = session.scalars(select(Unit).where(Unit.code == unit_code)).one_or_none()
+    unit = get_unit_by_code(session, unit_code)
     if unit is None:
         raise InvalidRequestError(f"No unit with code {unit_code!r}.", code="unknown_unit")
     return unit
 
 
 def count_users(session: Session) -> int:
-    return len(session.scalars(select(User.id).limit(1)).all())
+    return int(accounts.has_users(session))
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
     """The active user with this password, else ``NotAuthenticatedError`` (same for all)."""
-    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    user = accounts.user_by_username(session, username)
     hasher = password_hasher()
     if user is None:
         hasher.verify(password, _dummy_hash())
@@ -283,17 +282,13 @@ def start_session(session: Session, user: User, *, lifetime: timedelta) -> str:
 
 
 def end_session(session: Session, token: str) -> None:
-    row = session.scalars(
-        select(UserSession).where(UserSession.token_sha256 == sha256_hex(token))
-    ).one_or_none()
+    row = accounts.session_by_hash(session, sha256_hex(token))
     if row is not None:
         session.delete(row)
 
 
 def user_of_session(session: Session, token: str, *, now: datetime | None = None) -> User | None:
-    row = session.scalars(
-        select(UserSession).where(UserSession.token_sha256 == sha256_hex(token))
-    ).one_or_none()
+    row = accounts.session_by_hash(session, sha256_hex(token))
     if row is None or row.expires_at <= (now or utc_now()):
         return None
     return session.get(User, row.user_id)
@@ -309,9 +304,7 @@ def create_api_token(session: Session, user: User, *, name: str) -> tuple[ApiTok
 
 
 def user_of_api_token(session: Session, secret: str) -> User | None:
-    row = session.scalars(
-        select(ApiToken).where(ApiToken.token_sha256 == sha256_hex(secret))
-    ).one_or_none()
+    row = accounts.api_token_by_hash(session, sha256_hex(secret))
     if row is None:
         return None
     row.last_used_at = utc_now()

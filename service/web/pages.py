@@ -13,7 +13,6 @@ aggregation API (``service.routes.exports``): for admins and reviewers only.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,7 +23,6 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ocr.errors import OcrError
@@ -32,14 +30,14 @@ from ocr.layout import load_layout
 from service import auth, store
 from service.deps import SecretKeyDep, SessionDep, get_current_user
 from service.errors import NotFoundError
-from service.models import Campaign, Reading, Role, Submission, SubmissionStatus, Unit, User
+from service.models import Campaign, Role, SubmissionStatus, Unit, User
 from service.reports import aggregate, export
 from service.reports.access import require_analyst
 from service.reports.aggregate import Level
 from service.reports.figures import totals_of
 from service.reports.sources import sources_of
-from service.review import OPEN_STATUSES
 from service.scope import Scope
+from service.store import reports as reports_store
 from service.web import i18n
 
 HERE = Path(__file__).parent
@@ -165,17 +163,6 @@ def upload_page(request: Request, viewer: ViewerDep, session: SessionDep) -> HTM
     )
 
 
-def flagged_counts(session: Session, submission_ids: Sequence[int]) -> dict[int, int]:
-    if not submission_ids:
-        return {}
-    query = (
-        select(Reading.submission_id, func.count())
-        .where(Reading.submission_id.in_(submission_ids), Reading.status.in_(OPEN_STATUSES))
-        .group_by(Reading.submission_id)
-    )
-    return {sid: int(n) for sid, n in session.execute(query).all()}
-
-
 @router.get("/submissions")
 def submissions_page(
     request: Request,
@@ -194,7 +181,7 @@ def submissions_page(
         offset=0,
         scope=viewer.scope,
     )
-    counts = flagged_counts(session, [s.id for s in items])
+    counts = store.open_reading_counts(session, [s.id for s in items])
     campaigns = {c.id: c for c in store.list_campaigns(session)}
     return _render(
         request,
@@ -257,11 +244,7 @@ def campaign_progress(
     Late: past the deadline without a submission, or first submitted after it.
     """
     expected_ids = {u.id for u in scope.units_in(campaign.expected_units)}
-    rows = session.execute(
-        select(Submission.unit_id, Submission.version, Submission.status, Submission.created_at)
-        .where(Submission.campaign_id == campaign.id, scope.clause(Submission.unit_id))
-        .order_by(Submission.unit_id, Submission.version)
-    ).all()
+    rows = reports_store.campaign_versions_in(session, campaign.id, scope)
     latest: dict[int, str] = {}
     first: dict[int, datetime] = {}
     for unit_id, _version, status, created in rows:
@@ -490,7 +473,7 @@ def sources_page(
     campaign = session.get_one(Campaign, campaign_id)
     row = next(r for r in load_layout(campaign.layout_id).rows if r.key == row_key)
     codes = [unit_code, *sources.missing_unit_codes]
-    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all())
+    names = store.unit_names(session, codes)
     return _render(
         request,
         "sources.html",
