@@ -163,14 +163,9 @@ def fail_abandoned_jobs(session: Session, *, now: datetime | None = None) -> int
         .with_for_update(skip_locked=True)
     ).all()
     for submission_id, attempt in rows:
+        detail = f"The worker processing attempt {attempt} stopped responding."
         _fail(
-            session,
-            submission_id=submission_id,
-            attempt=attempt,
-            code=WORKER_LOST_CODE,
-            detail=f"The worker processing attempt {attempt} stopped responding.",
-            fix=WORKER_LOST_FIX,
-            now=now,
+            session, (submission_id, attempt), (WORKER_LOST_CODE, detail, WORKER_LOST_FIX), now=now
         )
     return len(rows)
 
@@ -333,28 +328,22 @@ def record_failure(
         job.error_code, job.error_detail = code, detail
         add_event(session, submission_id, "attempt_failed", new={"attempt": attempt, "code": code})
         return JobState.QUEUED
-    _fail(
-        session,
-        submission_id=submission_id,
-        attempt=attempt,
-        code=code,
-        detail=detail,
-        fix=fix,
-        now=now,
-    )
+    _fail(session, (submission_id, attempt), (code, detail, fix), now=now)
     return JobState.FAILED
 
 
 def _fail(
     session: Session,
+    job: tuple[int, int],
+    error: tuple[str, str, str],
     *,
-    submission_id: int,
-    attempt: int,
-    code: str,
-    detail: str,
-    fix: str,
     now: datetime,
 ) -> None:
+    """Fail attempt ``job`` (submission id, attempt) for good with ``error`` (code, detail, fix).
+
+    Conditional on the attempt, so a job another runner has moved on is left alone.
+    """
+    (submission_id, attempt), (code, detail, fix) = job, error
     session.execute(
         update(Job)
         .where(Job.submission_id == submission_id, Job.attempt == attempt)
