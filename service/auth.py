@@ -54,6 +54,8 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 class NotAuthenticatedError(ServiceError):
+    """No valid sign-in or token: the client must sign in (401), whatever was wrong."""
+
     status = 401
     code = "not_authenticated"
     fix = (
@@ -64,12 +66,16 @@ class NotAuthenticatedError(ServiceError):
 
 
 class ForbiddenError(ServiceError):
+    """Signed in, but the role may not do this (403); outside-scope data answers 404 instead."""
+
     status = 403
     code = "forbidden"
     fix = "Ask an administrator to do this, or for an account with that role."
 
 
 class CsrfError(ServiceError):
+    """A cookie-authenticated change without the CSRF token: other sites cannot post."""
+
     status = 403
     code = "csrf_failed"
     fix = (
@@ -83,6 +89,7 @@ class CsrfError(ServiceError):
 
 @functools.cache
 def password_hasher() -> PasswordHash:
+    """The recommended hasher of pwdlib (Argon2), built once: it holds tuned parameters."""
     return PasswordHash.recommended()
 
 
@@ -93,14 +100,17 @@ def _dummy_hash() -> str:
 
 
 def hash_password(password: str) -> str:
+    """The Argon2 hash stored for an account; the password itself is never kept."""
     return password_hasher().hash(password)
 
 
 def sha256_hex(token: str) -> str:
+    """The hash a session or API token is stored as: a leaked table holds no secret."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> str:
+    """A random URL-safe secret for a sign-in session or an API token."""
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
@@ -133,6 +143,7 @@ def _mac(key: bytes, purpose: str, token: str) -> str:
 
 
 def cookie_value(key: bytes, token: str) -> str:
+    """The session cookie: the token and its HMAC, so a forged one is refused unread."""
     return f"{token}.{_mac(key, 'session', token)}"
 
 
@@ -145,10 +156,12 @@ def token_from_cookie(key: bytes, value: str) -> str | None:
 
 
 def csrf_token(key: bytes, session_token: str) -> str:
+    """The CSRF token of a session, derived (HMAC) rather than stored: nothing to keep in sync."""
     return _mac(key, "csrf", session_token)
 
 
 def is_csrf_valid(key: bytes, session_token: str, sent: str | None) -> bool:
+    """Whether ``sent`` is the session's CSRF token, compared in constant time."""
     return sent is not None and hmac.compare_digest(sent, csrf_token(key, session_token))
 
 
@@ -243,6 +256,7 @@ def _scope_unit(session: Session, role: Role, unit_code: str | None) -> Unit | N
 
 
 def count_users(session: Session) -> int:
+    """0 when no account exists yet (the first start then creates an administrator), else 1."""
     return int(accounts.has_users(session))
 
 
@@ -282,12 +296,14 @@ def start_session(session: Session, user: User, *, lifetime: timedelta) -> str:
 
 
 def end_session(session: Session, token: str) -> None:
+    """Sign out: delete the session, so its cookie stops working at once (no-op if gone)."""
     row = accounts.session_by_hash(session, sha256_hex(token))
     if row is not None:
         session.delete(row)
 
 
 def user_of_session(session: Session, token: str, *, now: datetime | None = None) -> User | None:
+    """The user signed in with ``token``, or None when it is unknown or expired."""
     row = accounts.session_by_hash(session, sha256_hex(token))
     if row is None or row.expires_at <= (now or utc_now()):
         return None
@@ -304,6 +320,7 @@ def create_api_token(session: Session, user: User, *, name: str) -> tuple[ApiTok
 
 
 def user_of_api_token(session: Session, secret: str) -> User | None:
+    """The user of a bearer token, or None; its last use is recorded for the token list."""
     row = accounts.api_token_by_hash(session, sha256_hex(secret))
     if row is None:
         return None
@@ -315,6 +332,7 @@ def user_of_api_token(session: Session, secret: str) -> User | None:
 
 
 def scope_of(session: Session, user: User) -> Scope:
+    """The units ``user`` may see: all (admin), its subtree (reviewer), its unit (uploader)."""
     if user.role == Role.ADMIN:
         return Scope(None)
     if user.unit_id is None:  # a non-admin without a unit sees nothing

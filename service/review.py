@@ -60,6 +60,8 @@ MONEY_UNITS = frozenset({"đồng"})
 
 
 class Action(StrEnum):
+    """What a reviewer may decide about a reading."""
+
     CONFIRM = "confirm"
     CORRECT = "correct"
     UNREADABLE = "unreadable"
@@ -86,6 +88,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class DecisionOutcome:
+    """The decided reading, the readings the re-check changed and the submission's status."""
+
     reading: Reading
     rechecked: list[Reading]  # other readings whose flags the re-check changed
     submission_status: str
@@ -219,11 +223,13 @@ def recheck_readings(readings: Sequence[Reading], layout: Layout) -> list[Readin
 
 
 def submission_status(readings: Sequence[Reading]) -> str:
+    """``needs_review`` while any reading waits for a person, else ``clean``."""
     is_open = any(r.status in OPEN_STATUSES for r in readings)
     return SubmissionStatus.NEEDS_REVIEW if is_open else SubmissionStatus.CLEAN
 
 
 def snapshot(reading: Reading) -> dict[str, object]:
+    """The audited state of a reading (value, status, reasons), before and after a change."""
     return {
         "value": reading.value,
         "status": str(reading.status),
@@ -296,6 +302,8 @@ def _add_event(
 
 @dataclass(frozen=True)
 class QueueEntry:
+    """An open reading with what its priority and its display need."""
+
     reading: Reading
     submission: Submission
     unit: Unit
@@ -337,6 +345,7 @@ def review_queue(
 
 
 def queue_priority(entry: QueueEntry) -> tuple[int, bool, int, datetime, int, int]:
+    """The sort key of the review queue (see ``review_queue`` for the order and why)."""
     reasons = set(entry.reading.reasons)
     if ASKED_UNIT in reasons:
         tier = 2

@@ -55,6 +55,8 @@ class SignInRequiredError(Exception):
 
 @dataclass(frozen=True)
 class Viewer:
+    """Who looks at a page: the user, what they may see, the CSRF token the page's scripts send."""
+
     user: User
     scope: Scope
     csrf_token: str | None
@@ -62,6 +64,7 @@ class Viewer:
 
 
 def get_viewer(request: Request, session: SessionDep, key: SecretKeyDep) -> Viewer:
+    """The signed-in viewer; a page without one redirects to the sign-in page instead of a 401."""
     try:
         user = get_current_user(request, session, key)
     except auth.NotAuthenticatedError:
@@ -134,12 +137,14 @@ def _layout_rows(layout_id: str) -> list[dict[str, Any]]:
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    """The sign-in form; ``next`` is kept only when it is a path of this site (no open redirect)."""
     safe_next = next if next.startswith("/") and not next.startswith("//") else "/"
     return _render(request, "login.html", None, page_data={"next": safe_next})
 
 
 @router.get("/")
 def home(viewer: ViewerDep) -> RedirectResponse:
+    """Each role's first page: uploaders upload, reviewers review, admins see the overview."""
     target = {Role.UPLOADER: "/upload", Role.REVIEWER: "/review"}.get(
         Role(viewer.user.role), "/overview"
     )
@@ -148,6 +153,7 @@ def home(viewer: ViewerDep) -> RedirectResponse:
 
 @router.get("/upload")
 def upload_page(request: Request, viewer: ViewerDep, session: SessionDep) -> HTMLResponse:
+    """The upload form, offering only the units in scope and the campaigns that expect them."""
     units = [u for u in store.list_units(session, scope=viewer.scope)]
     campaigns = [
         c for c in store.list_campaigns(session) if viewer.scope.units_in(c.expected_units)
@@ -171,6 +177,7 @@ def submissions_page(
     status: Annotated[str | None, Query()] = None,
     unit: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
+    """The submissions in scope with their status and how many readings wait for review."""
     status = status if status in set(SubmissionStatus) else None
     items, total = store.list_submissions(
         session,
@@ -202,6 +209,7 @@ def submissions_page(
 def submission_page(
     request: Request, submission_id: int, viewer: ViewerDep, session: SessionDep
 ) -> HTMLResponse:
+    """One submission: its pages, readings and status (the not-found page outside scope)."""
     try:
         submission = store.get_submission(session, submission_id, scope=viewer.scope)
     except NotFoundError:
@@ -224,11 +232,14 @@ def submission_page(
 
 @router.get("/review")
 def review_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
+    """The review queue's shell; its script reads the queue from the API."""
     return _render(request, "review.html", viewer)
 
 
 @dataclass(frozen=True)
 class CampaignProgress:
+    """How far a campaign has come in the viewer's scope, for the overview's progress bars."""
+
     campaign: Campaign
     expected: int
     submitted: int
@@ -273,6 +284,8 @@ MAIN_ROWS = ("1.total", "2", "4.3", "10.1", "10.2")
 
 @dataclass(frozen=True)
 class Figure:
+    """One total on the overview, with how many units it counts out of those expected."""
+
     total: int | None  # None: nobody reported the field
     n_reported: int
     n_expected: int
@@ -282,6 +295,8 @@ class Figure:
 
 @dataclass(frozen=True)
 class FigureRow:
+    """One (row, field) of the layout on the overview, with its figure per district."""
+
     key: str
     number: str
     label: str
@@ -294,6 +309,8 @@ class FigureRow:
 
 @dataclass(frozen=True)
 class DistrictTotals:
+    """The overview's table: the layout's rows by district, and which rows get a chart."""
+
     groups: list[tuple[str, str]]  # (code, name) of each district, in code order
     rows: list[FigureRow]  # every (row, field) of the layout, in its order
     charts: list[tuple[str, str]]  # (row key, label) of the main rows
@@ -303,12 +320,14 @@ class DistrictTotals:
 
     @property
     def main_rows(self) -> list[FigureRow]:
+        """The rows with a chart: the main figures, not their breakdowns."""
         return [r for r in self.rows if r.is_main]
 
 
 def sources_path(
     campaign_id: int, unit_code: str, row_key: str, field: str, unreviewed: bool
 ) -> str:
+    """The page listing the submissions behind one figure (``unreviewed``: counted too)."""
     path = f"/campaigns/{campaign_id}/sources/{quote(unit_code, safe='')}/{row_key}/{field}"
     return path + ("?include_unreviewed=true" if unreviewed else "")
 
@@ -424,6 +443,7 @@ def overview_page(
     session: SessionDep,
     include_unreviewed: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:
+    """The totals by district of the campaign, its progress and charts, for analysts."""
     today = datetime.now(UTC).date()
     progress = [
         campaign_progress(session, c, viewer.scope, today) for c in store.list_campaigns(session)
