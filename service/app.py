@@ -19,7 +19,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from service import web
 from service.auth import count_users, load_secret_key
 from service.db import create_db_engine, make_session_factory, upgrade_database
 from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
@@ -40,6 +39,7 @@ from service.routes import (
 )
 from service.settings import Settings, get_settings
 from service.storage import open_blob_store
+from service.web import pages as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, *, reader: FormReader = DEFAULT
         exports,
     ):
         app.include_router(module.router)
-    web.install(app)  # the HTML pages and their static files
+    web_pages.install(app)  # the HTML pages and their static files
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

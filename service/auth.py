@@ -32,14 +32,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from pwdlib import PasswordHash
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.errors import ConflictError, InvalidRequestError, ServiceError
 from service.models import ApiToken, Role, Unit, User, UserSession, utc_now
 from service.scope import Scope
 from service.settings import Settings
-from service.store import subtree_ids
+from service.store import accounts, get_unit_by_code, subtree_ids
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +54,8 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 class NotAuthenticatedError(ServiceError):
+    """No valid sign-in or token: the client must sign in (401), whatever was wrong."""
+
     status = 401
     code = "not_authenticated"
     fix = (
@@ -65,12 +66,16 @@ class NotAuthenticatedError(ServiceError):
 
 
 class ForbiddenError(ServiceError):
+    """Signed in, but the role may not do this (403); outside-scope data answers 404 instead."""
+
     status = 403
     code = "forbidden"
     fix = "Ask an administrator to do this, or for an account with that role."
 
 
 class CsrfError(ServiceError):
+    """A cookie-authenticated change without the CSRF token: other sites cannot post."""
+
     status = 403
     code = "csrf_failed"
     fix = (
@@ -84,6 +89,7 @@ class CsrfError(ServiceError):
 
 @functools.cache
 def password_hasher() -> PasswordHash:
+    """The recommended hasher of pwdlib (Argon2), built once: it holds tuned parameters."""
     return PasswordHash.recommended()
 
 
@@ -94,14 +100,17 @@ def _dummy_hash() -> str:
 
 
 def hash_password(password: str) -> str:
+    """The Argon2 hash stored for an account; the password itself is never kept."""
     return password_hasher().hash(password)
 
 
 def sha256_hex(token: str) -> str:
+    """The hash a session or API token is stored as: a leaked table holds no secret."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> str:
+    """A random URL-safe secret for a sign-in session or an API token."""
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
@@ -134,6 +143,7 @@ def _mac(key: bytes, purpose: str, token: str) -> str:
 
 
 def cookie_value(key: bytes, token: str) -> str:
+    """The session cookie: the token and its HMAC, so a forged one is refused unread."""
     return f"{token}.{_mac(key, 'session', token)}"
 
 
@@ -146,10 +156,12 @@ def token_from_cookie(key: bytes, value: str) -> str | None:
 
 
 def csrf_token(key: bytes, session_token: str) -> str:
+    """The CSRF token of a session, derived (HMAC) rather than stored: nothing to keep in sync."""
     return _mac(key, "csrf", session_token)
 
 
 def is_csrf_valid(key: bytes, session_token: str, sent: str | None) -> bool:
+    """Whether ``sent`` is the session's CSRF token, compared in constant time."""
     return sent is not None and hmac.compare_digest(sent, csrf_token(key, session_token))
 
 
@@ -179,7 +191,7 @@ def create_user(
             code="weak_password",
             fix="Choose a longer password (a few words are easy to remember).",
         )
-    if session.scalars(select(User.id).where(User.username == username)).first() is not None:
+    if accounts.username_taken(session, username):
         raise ConflictError(f"A user named {username!r} exists.", code="user_exists")
     unit = _scope_unit(session, role, unit_code)
     user = User(
@@ -237,19 +249,20 @@ def _scope_unit(session: Session, role: Role, unit_code: str | None) -> Unit | N
             code="unit_required",
             fix="Give the code of the district or province (reviewer) or the unit (uploader).",
         )
-    unit = session.scalars(select(Unit).where(Unit.code == unit_code)).one_or_none()
+    unit = get_unit_by_code(session, unit_code)
     if unit is None:
         raise InvalidRequestError(f"No unit with code {unit_code!r}.", code="unknown_unit")
     return unit
 
 
 def count_users(session: Session) -> int:
-    return len(session.scalars(select(User.id).limit(1)).all())
+    """0 when no account exists yet (the first start then creates an administrator), else 1."""
+    return int(accounts.has_users(session))
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
     """The active user with this password, else ``NotAuthenticatedError`` (same for all)."""
-    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    user = accounts.user_by_username(session, username)
     hasher = password_hasher()
     if user is None:
         hasher.verify(password, _dummy_hash())
@@ -283,17 +296,15 @@ def start_session(session: Session, user: User, *, lifetime: timedelta) -> str:
 
 
 def end_session(session: Session, token: str) -> None:
-    row = session.scalars(
-        select(UserSession).where(UserSession.token_sha256 == sha256_hex(token))
-    ).one_or_none()
+    """Sign out: delete the session, so its cookie stops working at once (no-op if gone)."""
+    row = accounts.session_by_hash(session, sha256_hex(token))
     if row is not None:
         session.delete(row)
 
 
 def user_of_session(session: Session, token: str, *, now: datetime | None = None) -> User | None:
-    row = session.scalars(
-        select(UserSession).where(UserSession.token_sha256 == sha256_hex(token))
-    ).one_or_none()
+    """The user signed in with ``token``, or None when it is unknown or expired."""
+    row = accounts.session_by_hash(session, sha256_hex(token))
     if row is None or row.expires_at <= (now or utc_now()):
         return None
     return session.get(User, row.user_id)
@@ -309,9 +320,8 @@ def create_api_token(session: Session, user: User, *, name: str) -> tuple[ApiTok
 
 
 def user_of_api_token(session: Session, secret: str) -> User | None:
-    row = session.scalars(
-        select(ApiToken).where(ApiToken.token_sha256 == sha256_hex(secret))
-    ).one_or_none()
+    """The user of a bearer token, or None; its last use is recorded for the token list."""
+    row = accounts.api_token_by_hash(session, sha256_hex(secret))
     if row is None:
         return None
     row.last_used_at = utc_now()
@@ -322,6 +332,7 @@ def user_of_api_token(session: Session, secret: str) -> User | None:
 
 
 def scope_of(session: Session, user: User) -> Scope:
+    """The units ``user`` may see: all (admin), its subtree (reviewer), its unit (uploader)."""
     if user.role == Role.ADMIN:
         return Scope(None)
     if user.unit_id is None:  # a non-admin without a unit sees nothing

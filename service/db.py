@@ -30,6 +30,7 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
 def is_sqlite(url: str) -> bool:
+    """Whether ``url`` names SQLite, whose locking and migrations need their own settings."""
     return make_url(url).get_backend_name() == "sqlite"
 
 
@@ -69,10 +70,12 @@ def shared_engine(url: str) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit: responses are built after committing."""
     return sessionmaker(engine, expire_on_commit=False)
 
 
 def alembic_config(url: str) -> Config:
+    """An Alembic configuration for ``url`` built in code, so no ``alembic.ini`` is shipped."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

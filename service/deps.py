@@ -20,11 +20,13 @@ from service.storage import BlobStore
 
 
 def get_app_settings(request: Request) -> Settings:
+    """The settings ``create_app`` was given, not the environment's: tests pass their own."""
     settings: Settings = request.app.state.settings
     return settings
 
 
 def get_sessions(request: Request) -> sessionmaker[Session]:
+    """The app's session factory, for routes that open transactions of their own."""
     sessions: sessionmaker[Session] = request.app.state.sessions
     return sessions
 
@@ -38,6 +40,7 @@ def get_session(
 
 
 def get_store(request: Request) -> BlobStore:
+    """The app's blob store, where uploads and page images live."""
     store: BlobStore = request.app.state.store
     return store
 
@@ -48,15 +51,18 @@ class JobNotifier(Protocol):
     The runner is the embedded pool or the Celery dispatcher.
     """
 
-    def notify(self) -> None: ...
+    def notify(self) -> None:
+        """Look for work now rather than at the next poll."""
 
 
 def get_runner(request: Request) -> JobNotifier | None:
+    """Whom to tell about new work: the embedded runner or the dispatcher (None: neither)."""
     runner: JobNotifier | None = request.app.state.runner
     return runner
 
 
 def get_secret_key(request: Request) -> bytes:
+    """The key that signs session cookies and CSRF tokens."""
     key: bytes = request.app.state.secret_key
     return key
 
@@ -99,12 +105,14 @@ CurrentUserDep = Annotated[User, Depends(get_current_user)]
 
 
 def get_scope(user: CurrentUserDep, session: Annotated[Session, Depends(get_session)]) -> Scope:
+    """The units the signed-in user may see, resolved once per request."""
     scope = auth.scope_of(session, user)
     session.commit()  # as in get_current_user: hold no transaction
     return scope
 
 
 def require_admin(user: CurrentUserDep) -> User:
+    """The user if an admin, else 403: for routes that change the unit tree or campaigns."""
     if user.role != Role.ADMIN:
         raise auth.ForbiddenError("Only an admin may do this.")
     return user

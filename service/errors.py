@@ -56,12 +56,16 @@ class ServiceError(Exception):
 
 
 class NotFoundError(ServiceError):
+    """No such resource in the caller's scope (404); outside scope is answered the same way."""
+
     status = 404
     code = "not_found"
     fix = "Check the id; list the collection to find it."
 
 
 class ConflictError(ServiceError):
+    """The request contradicts the current state (409), e.g. a duplicate or a wrong state."""
+
     status = 409
     code = "conflict"
 
@@ -74,12 +78,16 @@ class VersionConflictError(ConflictError):
 
 
 class UploadTooLargeError(ServiceError):
+    """The upload exceeds ``FORMSCAN_MAX_UPLOAD_BYTES`` (413), refused while streaming."""
+
     status = 413
     code = "upload_too_large"
     fix = "Upload only the form's pages, scanned at 200-300 dpi, in grayscale if possible."
 
 
 class InvalidRequestError(ServiceError):
+    """A request the service understood but cannot accept (422), with a code and a fix."""
+
     status = 422
     code = "invalid_request"
 
@@ -92,12 +100,14 @@ class StaleAttemptError(ServiceError):
 
 
 def problem_type(code: str) -> str:
+    """The problem+json ``type`` of a code: a stable URN clients can match on."""
     return f"urn:formscan:problem:{code}"
 
 
 def problem_response(
     status: int, *, code: str, detail: str, fix: str = "", headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
+    """A problem+json response (RFC 9457) with formscan's ``code`` and ``fix`` members."""
     body = {
         "type": problem_type(code),
         "title": HTTPStatus(status).phrase,
@@ -110,6 +120,7 @@ def problem_response(
 
 
 def ocr_error_status(exc: OcrError) -> int:
+    """The HTTP status of an engine error: the client's file (4xx) or our engine (503)."""
     if isinstance(exc, UnsupportedFileTypeError):
         return 415
     if isinstance(exc, EngineError):
@@ -162,6 +173,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Answer every service, engine and validation error as problem+json, never a traceback."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(OcrError, _ocr_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

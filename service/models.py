@@ -46,6 +46,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC: every stored time is compared in UTC."""
     return datetime.now(UTC)
 
 
@@ -56,6 +57,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store as naive UTC, which SQLite and PostgreSQL compare alike."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -64,12 +66,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Give back an aware UTC time, whatever the database returned."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class SubmissionStatus(StrEnum):
+    """Where a submission stands, from received to clean (or failed), as shown to its unit."""
+
     RECEIVED = "received"
     PROCESSING = "processing"
     NEEDS_REVIEW = "needs_review"
@@ -78,6 +83,8 @@ class SubmissionStatus(StrEnum):
 
 
 class JobState(StrEnum):
+    """Where a job stands in the job protocol (see ``service.store.jobs``)."""
+
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -93,6 +100,8 @@ class Role(StrEnum):
 
 
 class Base(DeclarativeBase):
+    """The declarative base, mapping Python types to columns the same way on both databases."""
+
     type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),

@@ -36,6 +36,7 @@ def encode_png(image: np.ndarray) -> bytes:
 
 
 def decode_gray_png(data: bytes) -> np.ndarray:
+    """A stored cleaned page back as a grayscale array (the pixel frame of the boxes)."""
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:
         raise ValueError("not a PNG image")
@@ -57,6 +58,7 @@ def crop_rect(box: Box, *, width_px: int, height_px: int) -> Box:
 
 
 def crop_png(page_png: bytes, box: Box) -> bytes:
+    """One cell's image from its cleaned page, for a reviewer comparing the reading."""
     image = decode_gray_png(page_png)
     height_px, width_px = image.shape[:2]
     rect = crop_rect(box, width_px=width_px, height_px=height_px)

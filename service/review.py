@@ -36,8 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ocr.checks import recheck, rule_reasons
@@ -47,7 +46,10 @@ from service import store
 from service.errors import ConflictError, InvalidRequestError, NotFoundError, VersionConflictError
 from service.models import AuditEvent, Reading, Submission, SubmissionStatus, Unit, utc_now
 from service.scope import Scope
+from service.store import review as review_store
+from service.store.audit import audit_events as audit_events  # re-exported for routes
 from service.store.readings import FLAGGED_STATUSES, ocr_reading_of
+from service.store.review import QueueFilter as QueueFilter  # re-exported for routes
 
 RULES_ACTOR = "system:rules"
 ASKED_UNIT = "asked_unit"
@@ -58,6 +60,8 @@ MONEY_UNITS = frozenset({"đồng"})
 
 
 class Action(StrEnum):
+    """What a reviewer may decide about a reading."""
+
     CONFIRM = "confirm"
     CORRECT = "correct"
     UNREADABLE = "unreadable"
@@ -84,6 +88,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class DecisionOutcome:
+    """The decided reading, the readings the re-check changed and the submission's status."""
+
     reading: Reading
     rechecked: list[Reading]  # other readings whose flags the re-check changed
     submission_status: str
@@ -93,9 +99,7 @@ def get_reading(session: Session, reading_id: int, *, scope: Scope | None = None
     """The reading, or 404 when there is none or its submission's unit is outside ``scope``."""
     reading = session.get(Reading, reading_id)
     if reading is not None and scope is not None:
-        unit_id = session.scalar(
-            select(Submission.unit_id).where(Submission.id == reading.submission_id)
-        )
+        unit_id = review_store.unit_id_of_reading(session, reading)
         if unit_id is None or not scope.allows(unit_id):
             reading = None
     if reading is None:
@@ -112,9 +116,7 @@ def decide(
     """
     _validate(decision)
     reading = get_reading(session, reading_id, scope=scope)
-    submission = session.get_one(
-        Submission, reading.submission_id, with_for_update=True, populate_existing=True
-    )
+    submission = review_store.lock_submission(session, reading.submission_id)
     session.refresh(reading)  # the version current now that the submission is locked
     if submission.status not in REVIEWABLE:
         raise ConflictError(
@@ -130,11 +132,7 @@ def decide(
     now = utc_now()
     old = snapshot(reading)
     _apply(reading, decision, now)
-    readings = list(
-        session.scalars(
-            select(Reading).where(Reading.submission_id == submission.id).order_by(Reading.position)
-        )
-    )
+    readings = list(store.list_readings(session, submission.id))
     before = {r.id: snapshot(r) for r in readings if r.id != reading.id}
     changed = recheck_readings(readings, load_layout(submission.layout_id))
     old_status = submission.status
@@ -225,11 +223,13 @@ def recheck_readings(readings: Sequence[Reading], layout: Layout) -> list[Readin
 
 
 def submission_status(readings: Sequence[Reading]) -> str:
+    """``needs_review`` while any reading waits for a person, else ``clean``."""
     is_open = any(r.status in OPEN_STATUSES for r in readings)
     return SubmissionStatus.NEEDS_REVIEW if is_open else SubmissionStatus.CLEAN
 
 
 def snapshot(reading: Reading) -> dict[str, object]:
+    """The audited state of a reading (value, status, reasons), before and after a change."""
     return {
         "value": reading.value,
         "status": str(reading.status),
@@ -297,33 +297,13 @@ def _add_event(
     )
 
 
-def audit_events(
-    session: Session, *, submission_id: int | None = None, reading_id: int | None = None
-) -> Sequence[AuditEvent]:
-    """Audit events of a submission or of one reading, oldest first."""
-    query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
-    if submission_id is not None:
-        query = query.where(AuditEvent.submission_id == submission_id)
-    if reading_id is not None:
-        query = query.where(AuditEvent.reading_id == reading_id)
-    return session.scalars(query).all()
-
-
 # --- the queue ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class QueueFilter:
-    campaign_id: int | None = None
-    district_code: str | None = None
-    unit_code: str | None = None
-    reason: str | None = None
-    row_key: str | None = None
-    scope: Scope | None = None  # the reader's units; None: every unit
-
-
-@dataclass(frozen=True)
 class QueueEntry:
+    """An open reading with what its priority and its display need."""
+
     reading: Reading
     submission: Submission
     unit: Unit
@@ -350,7 +330,7 @@ def review_queue(
     Sorting happens in Python after the SQL filters, because the tiers depend on each
     layout's rules; the open readings of a campaign are at most a few thousand.
     """
-    rows = session.execute(_queue_query(session, filters)).all()
+    rows = review_store.open_readings(session, filters)
     layouts: dict[str, Layout] = {}
     entries = []
     for reading, submission, unit in rows:
@@ -365,6 +345,7 @@ def review_queue(
 
 
 def queue_priority(entry: QueueEntry) -> tuple[int, bool, int, datetime, int, int]:
+    """The sort key of the review queue (see ``review_queue`` for the order and why)."""
     reasons = set(entry.reading.reasons)
     if ASKED_UNIT in reasons:
         tier = 2
@@ -382,31 +363,4 @@ def queue_priority(entry: QueueEntry) -> tuple[int, bool, int, datetime, int, in
         submission.created_at,
         submission.id,
         entry.reading.position,
-    )
-
-
-def _queue_query(session: Session, filters: QueueFilter) -> Select[Reading, Submission, Unit]:
-    newer = aliased(Submission)
-    conditions: list[ColumnElement[bool]] = [
-        Submission.status == SubmissionStatus.NEEDS_REVIEW,
-        Reading.status.in_(OPEN_STATUSES),
-        ~select(newer.id).where(newer.replaces_id == Submission.id).exists(),
-    ]
-    if filters.campaign_id is not None:
-        conditions.append(Submission.campaign_id == filters.campaign_id)
-    if filters.unit_code is not None:
-        conditions.append(Unit.code == filters.unit_code)
-    if filters.row_key is not None:
-        conditions.append(Reading.row_key == filters.row_key)
-    if filters.scope is not None:
-        conditions.append(filters.scope.clause(Submission.unit_id))
-    if filters.district_code is not None:
-        conditions.append(
-            Submission.unit_id.in_(store.subtree_ids_of_code(session, filters.district_code))
-        )
-    return (
-        select(Reading, Submission, Unit)
-        .join(Submission, Reading.submission_id == Submission.id)
-        .join(Unit, Submission.unit_id == Unit.id)
-        .where(*conditions)
     )

@@ -30,11 +30,15 @@ class ProblemPublic(BaseModel):
 
 
 class HealthPublic(BaseModel):
+    """The answer of ``/healthz``: the process and its database answer."""
+
     status: str = Field(examples=["ok"])
     database: str = Field(examples=["sqlite"])
 
 
 class SessionCreate(BaseModel):
+    """A sign-in: username and password, nothing else accepted."""
+
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=64)
@@ -42,6 +46,8 @@ class SessionCreate(BaseModel):
 
 
 class UserPublic(BaseModel):
+    """An account as shown to clients: never its password hash."""
+
     id: int
     username: str
     display_name: str
@@ -52,6 +58,7 @@ class UserPublic(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> UserPublic:
+        """The public view of ``user``, its unit named by code."""
         return cls(
             id=user.id,
             username=user.username,
@@ -69,12 +76,16 @@ class SessionPublic(BaseModel):
 
 
 class TokenCreate(BaseModel):
+    """A new API token's name, so its owner can tell tokens apart and revoke one."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, examples=["nightly export"])
 
 
 class TokenPublic(BaseModel):
+    """An API token as listed: its name and dates, never the secret."""
+
     id: int
     name: str
     created_at: datetime
@@ -82,6 +93,7 @@ class TokenPublic(BaseModel):
 
     @classmethod
     def of(cls, token: ApiToken) -> TokenPublic:
+        """The public view of ``token``."""
         return cls(
             id=token.id,
             name=token.name,
@@ -91,10 +103,14 @@ class TokenPublic(BaseModel):
 
 
 class TokenCreatedPublic(TokenPublic):
+    """A token just made: the only answer that carries its secret."""
+
     token: str = Field(description="Send as 'Authorization: Bearer <token>'. Shown only now.")
 
 
 class UnitCreate(BaseModel):
+    """A unit to register; the same validation serves the API, the CLI and unit files."""
+
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
@@ -104,6 +120,8 @@ class UnitCreate(BaseModel):
 
 
 class UnitPublic(BaseModel):
+    """A unit as shown to clients, its parent named by code."""
+
     id: int
     code: str
     name: str
@@ -112,11 +130,14 @@ class UnitPublic(BaseModel):
 
     @classmethod
     def of(cls, unit: Unit) -> UnitPublic:
+        """The public view of ``unit``."""
         parent = None if unit.parent is None else unit.parent.code
         return cls(id=unit.id, code=unit.code, name=unit.name, kind=unit.kind, parent_code=parent)
 
 
 class CampaignCreate(BaseModel):
+    """A campaign to register: its layout, year, deadline and the units expected to report."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=300)
@@ -129,6 +150,8 @@ class CampaignCreate(BaseModel):
 
 
 class CampaignPublic(BaseModel):
+    """A campaign as shown to clients, with the expected units the caller may see."""
+
     id: int
     name: str
     layout_id: str
@@ -151,17 +174,23 @@ class CampaignPublic(BaseModel):
 
 
 class ProgressPublic(BaseModel):
+    """How far the reading of a submission has come, for the uploader's progress bar."""
+
     pages_done: int
     pages_total: int | None = Field(description="Null until the document has been loaded.")
 
 
 class ErrorPublic(BaseModel):
+    """Why a submission failed, with the fix its unit can apply."""
+
     code: str
     detail: str | None
     fix: str | None = None
 
 
 class FilePublic(BaseModel):
+    """One uploaded file of a submission, as received."""
+
     position: int
     name: str
     media_type: str
@@ -170,12 +199,16 @@ class FilePublic(BaseModel):
 
 
 class SubmissionLinks(BaseModel):
+    """Where a client goes next from a submission (its readings, its job)."""
+
     self: str
     readings: str
     job: str | None
 
 
 class SubmissionPublic(BaseModel):
+    """A submission as its unit and reviewers see it: status, progress, error, links."""
+
     id: int
     unit_code: str
     campaign_id: int
@@ -193,6 +226,7 @@ class SubmissionPublic(BaseModel):
 
     @classmethod
     def of(cls, submission: Submission) -> SubmissionPublic:
+        """The public view of ``submission``, its error and links included."""
         base = f"/api/submissions/{submission.id}"
         error = None
         if submission.error_code is not None:
@@ -236,6 +270,8 @@ class SubmissionPublic(BaseModel):
 
 
 class SubmissionPagePublic(BaseModel):
+    """A page of submissions with the total, for paging through a campaign."""
+
     items: list[SubmissionPublic]
     total: int
     limit: int
@@ -295,12 +331,16 @@ class ReadingsPublic(BaseModel):
 
 
 class JobLinks(BaseModel):
+    """Where a client goes from a job (its submission, the retry action)."""
+
     self: str
     submission: str
     retry: str
 
 
 class JobPublic(BaseModel):
+    """A processing job: state, attempts and last error, for operators and polling clients."""
+
     id: int
     submission_id: int
     state: str = Field(examples=["queued", "running", "done", "failed"])
@@ -317,6 +357,7 @@ class JobPublic(BaseModel):
 
     @classmethod
     def of(cls, job: Job) -> JobPublic:
+        """The public view of ``job``."""
         error = None
         if job.error_code is not None:
             error = ErrorPublic(code=job.error_code, detail=job.error_detail)
@@ -370,6 +411,8 @@ class DecisionPublic(BaseModel):
 
 
 class AuditEventPublic(BaseModel):
+    """One audit event: who did what to which reading, and the values before and after."""
+
     id: int
     submission_id: int
     reading_id: int | None
@@ -385,6 +428,7 @@ class AuditEventPublic(BaseModel):
 
     @classmethod
     def of(cls, event: AuditEvent) -> AuditEventPublic:
+        """The public view of ``event``."""
         return cls(
             id=event.id,
             submission_id=event.submission_id,
@@ -400,11 +444,15 @@ class AuditEventPublic(BaseModel):
 
 
 class QueueUnitPublic(BaseModel):
+    """The unit of a queued reading, named for the reviewer."""
+
     code: str
     name: str
 
 
 class QueueItemPublic(BaseModel):
+    """An open reading in the review queue, with what a reviewer needs to decide it."""
+
     reading_id: int
     submission_id: int
     unit: QueueUnitPublic
@@ -423,6 +471,8 @@ class QueueItemPublic(BaseModel):
 
 
 class QueuePagePublic(BaseModel):
+    """A page of the review queue, in priority order, with the total."""
+
     items: list[QueueItemPublic]
     total: int
     limit: int
@@ -447,6 +497,8 @@ class TotalPublic(BaseModel):
 
 
 class AggregatePublic(BaseModel):
+    """A campaign's totals by district or province, with the options that produced them."""
+
     campaign_id: int
     level: str
     unit_code: str | None
@@ -472,6 +524,8 @@ class SourcePublic(BaseModel):
 
 
 class SourcesPublic(BaseModel):
+    """The submissions and readings behind one figure, so a total can be checked."""
+
     campaign_id: int
     unit_code: str
     row_key: str
@@ -485,12 +539,16 @@ class SourcesPublic(BaseModel):
 
 
 class MissingUnitPublic(BaseModel):
+    """An expected unit that has not reported, with its district."""
+
     code: str
     name: str
     district: str
 
 
 class CompletenessGroupPublic(BaseModel):
+    """Completeness of one district or province: expected, submitted, clean, late, missing."""
+
     unit_code: str = Field(description="The district or province; empty for the whole.")
     unit_name: str
     expected: int
@@ -503,6 +561,8 @@ class CompletenessGroupPublic(BaseModel):
 
 
 class CompletenessPublic(BaseModel):
+    """A campaign's completeness by group and in all, against its deadline."""
+
     campaign_id: int
     level: str
     deadline: date | None

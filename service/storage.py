@@ -56,9 +56,11 @@ class BlobStore(Protocol):
         """Store a copy of ``source`` (whose digest the caller computed) under ``sha256``."""
         ...
 
-    def exists(self, sha256: str) -> bool: ...
+    def exists(self, sha256: str) -> bool:
+        """Whether ``sha256`` is stored: an identical upload then stores nothing again."""
 
-    def read(self, sha256: str) -> bytes: ...
+    def read(self, sha256: str) -> bytes:
+        """The bytes stored under ``sha256``; the job reads the originals through this."""
 
     def put_bytes(self, data: bytes) -> str:
         """Store ``data`` and return its key (derived images such as cleaned pages)."""
@@ -66,6 +68,7 @@ class BlobStore(Protocol):
 
 
 def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks: uploads are spooled to disk, not in memory."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(COPY_CHUNK_BYTES):
@@ -85,17 +88,21 @@ class LocalBlobStore:
         self.root = root
 
     def path(self, sha256: str) -> Path:
+        """Where ``sha256`` lives; a key that is not a SHA-256 is refused, so no path escapes."""
         if not _SHA256.fullmatch(sha256):
             raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def exists(self, sha256: str) -> bool:
+        """Whether the file is there (complete: writes are renamed into place)."""
         return self.path(sha256).is_file()
 
     def read(self, sha256: str) -> bytes:
+        """The stored bytes."""
         return self.path(sha256).read_bytes()
 
     def put_file(self, source: Path, *, sha256: str) -> None:
+        """Copy ``source`` in atomically and durably; a blob already there is kept as it is."""
         target = self.path(sha256)
         if target.is_file():
             return  # content-addressed: the same key always holds the same bytes
@@ -194,14 +201,17 @@ class FsspecBlobStore:
         return cls(fs, root, is_put_atomic=protocol in ATOMIC_PUT_PROTOCOLS)
 
     def key(self, sha256: str) -> str:
+        """The object key of ``sha256``; anything but a SHA-256 is refused before the store."""
         if not _SHA256.fullmatch(sha256):
             raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
         return f"{self.root}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
     def exists(self, sha256: str) -> bool:
+        """Whether the object exists in the bucket or directory."""
         return bool(self.fs.exists(self.key(sha256)))
 
     def read(self, sha256: str) -> bytes:
+        """The object's bytes; a missing object is the same ``FileNotFoundError`` as on disk."""
         key = self.key(sha256)
         try:
             return bytes(self.fs.cat_file(key))

@@ -56,10 +56,13 @@ class ReceivedFile:
 
 @dataclass
 class ReceivedForm:
+    """A multipart upload as received: its text fields and the files spooled to disk."""
+
     fields: dict[str, str] = field(default_factory=dict)
     files: list[ReceivedFile] = field(default_factory=list)
 
     def cleanup(self) -> None:
+        """Delete the spooled files (they are in the blob store by now, or refused)."""
         for f in self.files:
             f.path.unlink(missing_ok=True)
 
@@ -196,11 +199,14 @@ async def receive_upload(request: Request, *, max_bytes: int, tmp_dir: Path) -> 
 
 @dataclass(frozen=True)
 class UploadForm:
+    """The upload's unit and campaign, as the form named them."""
+
     unit_code: str
     campaign_id: int
 
 
 def parse_upload_fields(form: ReceivedForm) -> UploadForm:
+    """The unit and campaign of an upload; a missing or malformed one is a 422 with its fix."""
     unit = form.fields.get("unit", "").strip()
     campaign = form.fields.get("campaign", "").strip()
     if not unit:

@@ -24,6 +24,9 @@ STORE_MAY_IMPORT = (
     "service.settings",
     "service.scope",
 )
+# SQLAlchemy's query-building API: only persistence (and the engine and tables) uses it.
+QUERY_API = ("select", "update", "delete", "insert", "func", "text")
+MAY_BUILD_QUERIES = ("service.store", "service.db", "service.models", "service.migrations")
 
 
 def module_name(path: Path) -> str:
@@ -59,6 +62,19 @@ def is_under(name: str, package: str) -> bool:
     return name == package or name.startswith(package + ".")
 
 
+def builds_queries(imported: str) -> bool:
+    """Whether importing ``imported`` gives a module SQLAlchemy's query-building API.
+
+    The names of ``QUERY_API`` count wherever they are imported from, as does anything
+    of the expression package ``sqlalchemy.sql``; ``sqlalchemy.orm``'s ``Session`` and
+    ``sqlalchemy.exc``'s errors do not. (``import sqlalchemy as sa`` then ``sa.select``
+    would escape it: no module of the service imports SQLAlchemy that way.)
+    """
+    return is_under(imported, "sqlalchemy.sql") or (
+        is_under(imported, "sqlalchemy") and imported.rpartition(".")[2] in QUERY_API
+    )
+
+
 def violations(module: str, imported: str) -> list[str]:
     """The rules of docs/architecture.md that importing ``imported`` from ``module`` breaks."""
     broken = []
@@ -80,6 +96,12 @@ def violations(module: str, imported: str) -> list[str]:
         and not is_under(imported, module)
     ):
         broken.append("routes do not import each other")
+    if (
+        is_under(module, "service")
+        and not any(is_under(module, allowed) for allowed in MAY_BUILD_QUERIES)
+        and builds_queries(imported)
+    ):
+        broken.append("no SQL outside service.store")
     return broken
 
 
@@ -120,6 +142,10 @@ def test_product_modules_found() -> None:
         ("service.store.jobs", "from ..review import decide\n", "service.store imports nothing"),
         ("service.routes.jobs", "from service.routes.review import router\n", "routes do not"),
         ("service.routes.jobs", "from . import review\n", "routes do not"),
+        ("service.review", "from sqlalchemy import select\n", "no SQL outside service.store"),
+        ("service.web.pages", "from sqlalchemy import func\n", "no SQL outside service.store"),
+        ("service.routes.health", "from sqlalchemy import text\n", "no SQL outside"),
+        ("service.jobs.dispatch", "import sqlalchemy.sql.expression\n", "no SQL outside"),
     ],
 )
 def test_rules_catch_a_violation(module: str, source: str, rule: str) -> None:
@@ -136,6 +162,10 @@ def test_rules_catch_a_violation(module: str, source: str, rule: str) -> None:
         ("service.routes.jobs", "from service import store\nfrom service.deps import SessionDep\n"),
         ("service.app", "from service.routes import jobs, review\n"),
         ("ocr.grid", "import numpy as np\nfrom ocr.types import Grid\n"),
+        ("service.review", "from sqlalchemy.orm import Session\n"),
+        ("service.upload", "from sqlalchemy.exc import IntegrityError\n"),
+        ("service.store.jobs", "from sqlalchemy import select, update\n"),
+        ("service.db", "from sqlalchemy import text\n"),
     ],
 )
 def test_rules_allow_imports_below(module: str, source: str) -> None:

@@ -19,9 +19,9 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
-from sqlalchemy.exc import OperationalError
 
 from service.jobs.lease import lease_kept
+from service.jobs.policy import CELERY_TASK_RETRY
 from service.jobs.process import configure_worker_process
 from service.settings import Settings, get_settings
 
@@ -60,15 +60,7 @@ def _init_worker_process(**_: Any) -> None:
     import service.jobs.run  # noqa: F401
 
 
-@app.task(
-    name="formscan.process",
-    bind=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=8,
-)
+@app.task(name="formscan.process", bind=True, **CELERY_TASK_RETRY)
 def process(self: Any, submission_id: int) -> str:
     """Claim the submission's job and run it; ``not_claimed`` when it was not ours."""
     settings = get_settings()

@@ -24,13 +24,13 @@ from datetime import datetime, timedelta
 
 from celery import Celery
 from kombu.exceptions import ChannelError
-from sqlalchemy import ColumnElement, Row, and_, or_, select, update
+from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import store
-from service.db import rows_changed
-from service.models import Job, JobState, utc_now
+from service.models import utc_now
 from service.settings import Settings
+from service.store import dispatch as dispatch_store
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +95,8 @@ class Dispatcher:
             # A job whose last allowed attempt lost its worker is failed, not re-sent.
             store.fail_abandoned_jobs(session, now=now)
         with self.sessions() as session:
-            due = and_(Job.attempt < Job.attempt_limit, store.claimable(now))
-            jobs = session.execute(
-                select(Job.id, Job.submission_id, Job.attempt).where(
-                    due,
-                    or_(
-                        _not_sent(),
-                        and_(Job.state == JobState.RUNNING, _sent_before(resend_before)),
-                    ),
-                )
-            ).all()
-            lost = self._lost_messages(session, due, resend_before)
+            jobs = dispatch_store.jobs_to_send(session, now=now, resend_before=resend_before)
+            lost = self._lost_messages(session, now=now, resend_before=resend_before)
         sent = 0
         for job_id, submission_id, attempt in [*jobs, *lost]:
             sent += self._send(job_id, submission_id, attempt, now=now, resend_before=resend_before)
@@ -127,25 +118,16 @@ class Dispatcher:
         job is sent again (a duplicate the claim refuses), never lost.
         """
         with self.sessions.begin() as session:
-            taken = rows_changed(
-                session,
-                update(Job)
-                .where(
-                    Job.id == job_id,
-                    Job.attempt == attempt,
-                    or_(_not_sent(), _sent_before(resend_before)),
-                )
-                .values(dispatched_attempt=attempt, dispatched_at=now)
-                .execution_options(synchronize_session=False),
-            )
-            if taken != 1:
+            if not dispatch_store.take_send(
+                session, job_id=job_id, attempt=attempt, now=now, resend_before=resend_before
+            ):
                 return False
             self.app.send_task(PROCESS_TASK, args=[submission_id], queue=self.settings.celery_queue)
         log.info("submission %d: sent to the workers (attempt %d)", submission_id, attempt)
         return True
 
     def _lost_messages(
-        self, session: Session, due: ColumnElement[bool], resend_before: datetime
+        self, session: Session, *, now: datetime, resend_before: datetime
     ) -> Sequence[Row[int, int, int]]:
         """Queued jobs whose message the broker no longer holds: send them again.
 
@@ -155,11 +137,7 @@ class Dispatcher:
         worker takes a message within moments of it reaching an empty queue. The
         broker is asked only when such jobs exist, so a healthy backlog costs nothing.
         """
-        stale = session.execute(
-            select(Job.id, Job.submission_id, Job.attempt).where(
-                due, Job.state == JobState.QUEUED, _sent_before(resend_before)
-            )
-        ).all()
+        stale = dispatch_store.queued_sent_before(session, now=now, resend_before=resend_before)
         if not stale or self._queue_length() > 0:
             return []
         log.warning("the broker lost %d queued job(s); sending them again", len(stale))
@@ -175,13 +153,3 @@ class Dispatcher:
             except ChannelError:  # an empty Redis list does not exist
                 return 0
         return int(declared.message_count)
-
-
-def _not_sent() -> ColumnElement[bool]:
-    """No message under the job's current attempt (every claim makes a new attempt)."""
-    return or_(Job.dispatched_attempt.is_(None), Job.dispatched_attempt != Job.attempt)
-
-
-def _sent_before(moment: datetime) -> ColumnElement[bool]:
-    """A message under the current attempt went out before ``moment``."""
-    return and_(Job.dispatched_attempt == Job.attempt, Job.dispatched_at < moment)

@@ -4,11 +4,11 @@ It holds no job state of its own; the database does (see ``service.store``).
 The thread loops: claim due jobs while a worker is free, submit ``jobs.run_job`` to
 the pool, renew the leases of running attempts, and collect finished futures. A
 worker process that dies (SIGKILL, out of memory, a segfault in a native library)
-breaks the whole ``ProcessPoolExecutor``; the runner then records ``worker_lost`` for
-every attempt that was in the pool (each is retried with backoff, within its
-attempts) and builds a new pool. A stopped or killed service leaves its attempts
-``running``; their leases run out and the next runner takes them over
-(``requeue_expired_jobs`` at start, ``claim_job`` any time).
+breaks the whole ``ProcessPoolExecutor``; the runner then records ``worker_lost``
+(``service.jobs.policy.WORKER_LOST``) for every attempt that was in the pool (each is
+retried with backoff, within its attempts) and builds a new pool. A stopped or killed
+service leaves its attempts ``running``; their leases run out and the next runner
+takes them over (``requeue_expired_jobs`` at start, ``claim_job`` any time).
 
 Celery (or any other runner) would replace only this module: claim, call
 ``run_job(submission_id, attempt, settings, reader=...)``, renew the lease.
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import store
-from service.errors import StaleAttemptError
+from service.jobs import policy
 from service.jobs.lease import renew_all, renewal_interval_s
 from service.jobs.process import configure_worker_process
 from service.jobs.run import DEFAULT_READER, FormReader, run_job
@@ -167,20 +167,13 @@ class EmbeddedRunner:
             claim.attempt,
             extra={"submission_id": claim.submission_id, "attempt": claim.attempt},
         )
-        try:
-            with self.sessions.begin() as session:
-                store.record_failure(
-                    session,
-                    submission_id=claim.submission_id,
-                    attempt=claim.attempt,
-                    code="worker_lost",
-                    detail="The process reading this submission stopped unexpectedly.",
-                    fix="Retry the job; if it fails again, contact the administrator.",
-                    is_retryable=True,
-                    backoff_seconds=self.settings.retry_backoff_seconds,
-                )
-        except StaleAttemptError:
-            pass
+        policy.record_failure(
+            self.sessions,
+            submission_id=claim.submission_id,
+            attempt=claim.attempt,
+            failure=policy.WORKER_LOST,
+            settings=self.settings,
+        )
 
     def _rebuild_pool(self) -> None:
         log.warning("rebuilding the worker pool")

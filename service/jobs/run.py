@@ -10,13 +10,14 @@ Contract (what a runner may rely on):
    (``service.page_images``) -> replace the submission's pages
    and readings, mark the job done and set the submission's status (``needs_review``
    if any reading is flagged, else ``clean``), in one transaction.
-3. ``InputError`` and ``LayoutError`` (the file or the campaign's layout) fail the job
-   at once with their code, message and fix. Anything else (an engine timeout, a
-   bug) is retried with backoff until the attempts are used up; unexpected
-   exceptions are logged with their traceback and recorded as ``internal_error``.
+3. A failure is recorded as ``service.jobs.policy`` classifies it: ``InputError`` and
+   ``LayoutError`` (the file or the campaign's layout) fail the job at once with their
+   code, message and fix; anything else (an engine timeout, a bug) is retried with
+   backoff until the attempts are used up; unexpected exceptions are logged with
+   their traceback and recorded as ``internal_error``.
 4. It records its own outcome and returns it; it never raises. A runner only has
-   to notice when the process running it dies (``store.record_failure`` with
-   ``worker_lost``) and to renew the lease while it runs.
+   to notice when the process running it dies (``policy.WORKER_LOST``) and to renew
+   the lease while it runs.
 
 Arguments are plain picklable values, so the same function runs in a process pool
 and as a Celery task body. ``reader`` is the seam between the job and the OCR engine:
@@ -45,14 +46,13 @@ from ocr.types import Page as OcrPage
 from service import store
 from service.db import make_session_factory, shared_engine
 from service.errors import StaleAttemptError
+from service.jobs import policy
 from service.models import Submission
 from service.page_images import store_page_images
 from service.settings import Settings, get_settings
 from service.storage import BlobStore, open_blob_store
 
 log = logging.getLogger(__name__)
-
-INTERNAL_ERROR_FIX = "Retry later; if it persists, contact the administrator."
 
 
 class FormReader(Protocol):
@@ -121,13 +121,13 @@ def run_job(
         )
         return "stale"
     except (InputError, LayoutError) as exc:
-        return _record(submission_id, attempt, settings, exc=exc, is_retryable=False)
-    except OcrError as exc:  # EngineError: our side, may pass (a timeout, a restart)
+        return _record(submission_id, attempt, settings, exc)
+    except OcrError as exc:
         log.warning("submission %d: %s: %s", submission_id, exc.code, exc.message, extra=extra)
-        return _record(submission_id, attempt, settings, exc=exc, is_retryable=True)
-    except Exception:  # the job boundary: anything unexpected is logged and recorded
+        return _record(submission_id, attempt, settings, exc)
+    except Exception as exc:  # the job boundary: anything unexpected is logged and recorded
         log.exception("submission %d attempt %d failed", submission_id, attempt, extra=extra)
-        return _record(submission_id, attempt, settings, exc=None, is_retryable=True)
+        return _record(submission_id, attempt, settings, exc)
 
 
 def _process(submission_id: int, attempt: int, settings: Settings, reader: FormReader) -> str:
@@ -200,30 +200,12 @@ def page_infos(pages: Sequence[OcrPage], images: Sequence[str | None] = ()) -> l
     ]
 
 
-def _record(
-    submission_id: int,
-    attempt: int,
-    settings: Settings,
-    *,
-    exc: OcrError | None,
-    is_retryable: bool,
-) -> str:
-    code = "internal_error" if exc is None else exc.code
-    detail = "Processing failed because of an error on the server." if exc is None else exc.message
-    fix = INTERNAL_ERROR_FIX if exc is None else exc.fix
-    sessions = make_session_factory(shared_engine(settings.database_url))
-    try:
-        with sessions.begin() as session:
-            state = store.record_failure(
-                session,
-                submission_id=submission_id,
-                attempt=attempt,
-                code=code,
-                detail=detail,
-                fix=fix,
-                is_retryable=is_retryable,
-                backoff_seconds=settings.retry_backoff_seconds,
-            )
-    except StaleAttemptError:
-        return "stale"
-    return state
+def _record(submission_id: int, attempt: int, settings: Settings, exc: Exception) -> str:
+    """Record the attempt's failure as ``service.jobs.policy`` classifies it."""
+    return policy.record_failure(
+        make_session_factory(shared_engine(settings.database_url)),
+        submission_id=submission_id,
+        attempt=attempt,
+        failure=policy.failure_of(exc),
+        settings=settings,
+    )

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import store
 from service.errors import InvalidRequestError, NotFoundError
-from service.models import Campaign, Reading, Submission, SubmissionStatus, Unit
+from service.models import Campaign, SubmissionStatus, Unit
 from service.scope import Scope, descendants
+from service.store import reports as reports_store
 
 # Deadlines are calendar days of the Vietnamese administration (Asia/Ho_Chi_Minh has no
 # daylight saving time, so a fixed offset is exact).
@@ -129,7 +129,7 @@ def collect(
     """Read the units, latest submissions and included readings of a report."""
     campaign = store.get_campaign(session, campaign_id)
     tree = _Tree(session)
-    expected_ids = [u.id for u in campaign.expected_units] or _submitting_unit_ids(
+    expected_ids = [u.id for u in campaign.expected_units] or reports_store.submitting_unit_ids(
         session, campaign_id
     )
     below = None if target is None else set(tree.subtree(target.id))
@@ -153,27 +153,12 @@ def collect(
     return Facts(**{**facts.__dict__, "readings": readings})
 
 
-def _submitting_unit_ids(session: Session, campaign_id: int) -> list[int]:
-    query = select(Submission.unit_id).where(Submission.campaign_id == campaign_id).distinct()
-    return list(session.scalars(query))
-
-
 def _latest_submissions(
     session: Session, campaign_id: int, unit_ids: list[int]
 ) -> dict[int, SubmissionInfo]:
     if not unit_ids:
         return {}
-    rows = session.execute(
-        select(
-            Submission.id,
-            Submission.unit_id,
-            Submission.version,
-            Submission.status,
-            Submission.created_at,
-        )
-        .where(Submission.campaign_id == campaign_id, Submission.unit_id.in_(unit_ids))
-        .order_by(Submission.unit_id, Submission.version)
-    ).all()
+    rows = reports_store.submission_versions(session, campaign_id, unit_ids)
     first: dict[int, datetime] = {}
     latest: dict[int, SubmissionInfo] = {}
     for sid, unit_id, version, status, created_at in rows:
@@ -185,20 +170,7 @@ def _latest_submissions(
 def _readings(session: Session, unit_of: dict[int, int]) -> tuple[ReadingInfo, ...]:
     if not unit_of:
         return ()
-    rows = session.execute(
-        select(
-            Reading.id,
-            Reading.submission_id,
-            Reading.position,
-            Reading.row_key,
-            Reading.field,
-            Reading.value,
-            Reading.status,
-            Reading.box,
-        )
-        .where(Reading.submission_id.in_(sorted(unit_of)))
-        .order_by(Reading.submission_id, Reading.position)
-    ).all()
+    rows = reports_store.reading_values(session, sorted(unit_of))
     return tuple(
         ReadingInfo(rid, sid, unit_of[sid], pos, row_key, field, value, status, box is not None)
         for rid, sid, pos, row_key, field, value, status, box in rows
@@ -209,7 +181,7 @@ class _Tree:
     """The whole unit tree in memory (a province has a few thousand units at most)."""
 
     def __init__(self, session: Session) -> None:
-        rows = session.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.parent_id))
+        rows = reports_store.unit_tree_rows(session)
         self.rows = {r.id: r for r in rows}
 
     def subtree(self, root_id: int) -> list[int]:
@@ -272,7 +244,7 @@ def resolve_target(
         unit = session.get_one(Unit, home_unit_id)
     else:
         tree = _Tree(session)
-        expected = [u.id for u in campaign.expected_units] or _submitting_unit_ids(
+        expected = [u.id for u in campaign.expected_units] or reports_store.submitting_unit_ids(
             session, campaign.id
         )
         provinces = tree.provinces_of(expected)
@@ -346,15 +318,7 @@ def readings_of(
     """One field's reading in each of ``submission_ids`` (those not in the totals)."""
     if not submission_ids:
         return {}
-    rows = session.execute(
-        select(Reading, Submission.unit_id)
-        .join(Submission, Submission.id == Reading.submission_id)
-        .where(
-            Reading.submission_id.in_(submission_ids),
-            Reading.row_key == row_key,
-            Reading.field == field,
-        )
-    ).all()
+    rows = reports_store.field_readings(session, submission_ids, row_key, field)
     return {
         r.submission_id: ReadingInfo(
             r.id,

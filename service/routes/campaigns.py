@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 def create_campaign(
     body: CampaignCreate, _admin: AdminDep, session: SessionDep, response: Response
 ) -> CampaignPublic:
+    """Register a campaign (admins); the same rules as ``formscan campaign add``."""
     campaign = campaigns.create_campaign(session, body)
     session.commit()
     response.headers["Location"] = f"/api/campaigns/{campaign.id}"
@@ -33,5 +34,6 @@ def list_campaigns(session: SessionDep, scope: ScopeDep) -> list[CampaignPublic]
 
 @router.get("/{campaign_id}", responses=problem_responses(404, 422))
 def get_campaign(campaign_id: int, session: SessionDep, scope: ScopeDep) -> CampaignPublic:
+    """One campaign, with only the expected units the caller's scope covers."""
     campaign = store.get_campaign(session, campaign_id)
     return CampaignPublic.of(campaign, scope.units_in(campaign.expected_units))

@@ -188,15 +188,19 @@ def campaign_chart(
 
 
 def _export_facts(
+    campaign_id: int,
+    user: AnalystDep,
     session: SessionDep,
     scope: ScopeDep,
-    user: User,
-    campaign_id: int,
-    *,
-    level: Level,
-    unit: str | None,
-    include_unreviewed: bool,
+    level: Level = Level.PROVINCE,
+    unit: UnitQuery = None,
+    include_unreviewed: UnreviewedQuery = False,
 ) -> aggregate.Facts:
+    """The facts an export covers, from its query; a reviewer's defaults to its own unit.
+
+    A dependency rather than a helper: both export routes take the same query, and
+    FastAPI documents its parameters once for each.
+    """
     return aggregate.report_facts(
         session,
         campaign_id,
@@ -208,6 +212,9 @@ def _export_facts(
     )
 
 
+ExportFactsDep = Annotated[aggregate.Facts, Depends(_export_facts)]
+
+
 def _attachment(campaign_id: int, facts: aggregate.Facts, extension: str) -> dict[str, str]:
     target = "all" if facts.target is None else facts.target.code
     name = f"formscan-{campaign_id}-{target}.{extension}"
@@ -216,56 +223,26 @@ def _attachment(campaign_id: int, facts: aggregate.Facts, extension: str) -> dic
     return {"Content-Disposition": f'attachment; filename="{safe}"'}
 
 
-@router.get("/exports/{campaign_id}.xlsx", response_class=Response, responses=_binary(XLSX))
-def export_xlsx(
-    campaign_id: int,
-    user: AnalystDep,
-    session: SessionDep,
-    scope: ScopeDep,
-    level: Level = Level.PROVINCE,
-    unit: UnitQuery = None,
-    include_unreviewed: UnreviewedQuery = False,
+def _export_response(
+    facts: aggregate.Facts, campaign_id: int, *, file_format: str, media_type: str
 ) -> Response:
+    """The file of ``facts`` as an attachment named after the campaign and its unit."""
+    body = export.export_file(facts, file_format=file_format)
+    headers = _attachment(campaign_id, facts, file_format)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+@router.get("/exports/{campaign_id}.xlsx", response_class=Response, responses=_binary(XLSX))
+def export_xlsx(campaign_id: int, facts: ExportFactsDep) -> Response:
     """The official summary table of a district or the province, as XLSX.
 
     Also a sheet per unit and the missing units; ``unit`` defaults to the reviewer's
     own unit (or the province).
     """
-    facts = _export_facts(
-        session,
-        scope,
-        user,
-        campaign_id,
-        level=level,
-        unit=unit,
-        include_unreviewed=include_unreviewed,
-    )
-    body = export.export_file(facts, file_format="xlsx")
-    return Response(body, media_type=XLSX, headers=_attachment(campaign_id, facts, "xlsx"))
+    return _export_response(facts, campaign_id, file_format="xlsx", media_type=XLSX)
 
 
 @router.get("/exports/{campaign_id}.csv", response_class=Response, responses=_binary(CSV))
-def export_csv(
-    campaign_id: int,
-    user: AnalystDep,
-    session: SessionDep,
-    scope: ScopeDep,
-    level: Level = Level.PROVINCE,
-    unit: UnitQuery = None,
-    include_unreviewed: UnreviewedQuery = False,
-) -> Response:
+def export_csv(campaign_id: int, facts: ExportFactsDep) -> Response:
     """Every included value in long format (columns in the README), UTF-8 with BOM."""
-    facts = _export_facts(
-        session,
-        scope,
-        user,
-        campaign_id,
-        level=level,
-        unit=unit,
-        include_unreviewed=include_unreviewed,
-    )
-    return Response(
-        export.export_file(facts, file_format="csv"),
-        media_type=CSV,
-        headers=_attachment(campaign_id, facts, "csv"),
-    )
+    return _export_response(facts, campaign_id, file_format="csv", media_type=CSV)

@@ -14,6 +14,7 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 @router.get("/{job_id}", responses=problem_responses(404, 422))
 def get_job(job_id: int, session: SessionDep, scope: ScopeDep) -> JobPublic:
+    """A job's state, attempts and error, for polling an upload's progress (404 outside scope)."""
     return JobPublic.of(store.get_job(session, job_id, scope=scope))
 
 

@@ -34,6 +34,8 @@ PROMETHEUS_MEDIA_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class QueueJobs(BaseModel):
+    """Jobs by state: how much work waits, runs, or needs an operator."""
+
     queued: int = Field(description="waiting for a worker")
     running: int
     failed: int = Field(description="failed for good (retry them with POST /api/jobs/…/retry)")
@@ -41,11 +43,15 @@ class QueueJobs(BaseModel):
 
 
 class PagesPerMinute(BaseModel):
+    """Pages read per minute recently: whether the workers keep up with uploads."""
+
     last_5_minutes: float
     last_60_minutes: float
 
 
 class QueuePublic(BaseModel):
+    """The processing queue at a glance, for an operator deciding to add workers."""
+
     jobs: QueueJobs
     oldest_queued_seconds: float = Field(
         description="how long the longest-waiting job has waited; 0 when none waits"
@@ -94,6 +100,7 @@ def get_metrics(
 
 
 def prometheus_text(stats: QueueStats) -> str:
+    """The queue's figures in Prometheus' text format, so a scraper needs no JSON adapter."""
     lines = [
         "# HELP formscan_jobs Processing jobs by state.",
         "# TYPE formscan_jobs gauge",

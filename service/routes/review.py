@@ -91,6 +91,7 @@ def _queue_item(entry: review.QueueEntry) -> QueueItemPublic:
 
 @router.get("/readings/{reading_id}", responses=problem_responses(404, 422))
 def get_reading(reading_id: int, session: SessionDep, scope: ScopeDep) -> ReadingPublic:
+    """One reading with its version, which a decision must name (404 outside scope)."""
     return ReadingPublic.of(review.get_reading(session, reading_id, scope=scope))
 
 

@@ -120,6 +120,7 @@ def list_submissions(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> SubmissionPagePublic:
+    """A page of the submissions in the caller's scope, oldest first, with the total count."""
     items, total = store.list_submissions(
         session,
         campaign_id=campaign,
@@ -136,6 +137,7 @@ def list_submissions(
 
 @router.get("/{submission_id}", responses=problem_responses(404, 422))
 def get_submission(submission_id: int, session: SessionDep, scope: ScopeDep) -> SubmissionPublic:
+    """One submission with its status, error and links (404 outside scope, as if absent)."""
     return SubmissionPublic.of(store.get_submission(session, submission_id, scope=scope))
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 
 from service import auth
 from service.deps import CurrentUserDep, SessionDep
 from service.errors import NotFoundError, problem_responses
-from service.models import ApiToken
 from service.schemas import TokenCreate, TokenCreatedPublic, TokenPublic
+from service.store import accounts
 
 router = APIRouter(prefix="/api/tokens", tags=["tokens"])
 
@@ -27,17 +26,14 @@ def create_token(
 @router.get("", responses=problem_responses())
 def list_tokens(user: CurrentUserDep, session: SessionDep) -> list[TokenPublic]:
     """The signed-in user's tokens (names and dates; the secrets are not kept)."""
-    rows = session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
-    ).all()
-    return [TokenPublic.of(r) for r in rows]
+    return [TokenPublic.of(r) for r in accounts.api_tokens_of(session, user.id)]
 
 
 @router.delete("/{token_id}", status_code=204, responses=problem_responses(403, 404, 422))
 def revoke_token(token_id: int, user: CurrentUserDep, session: SessionDep) -> Response:
     """Revoke one of the signed-in user's tokens (another user's answers 404)."""
-    row = session.get(ApiToken, token_id)
-    if row is None or row.user_id != user.id:
+    row = accounts.api_token_of(session, user.id, token_id)
+    if row is None:
         raise NotFoundError(f"No token {token_id}.")
     session.delete(row)
     session.commit()

@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api/units", tags=["units"])
 def create_unit(
     body: UnitCreate, _admin: AdminDep, session: SessionDep, response: Response
 ) -> UnitPublic:
+    """Register a unit (admins); the same rules as ``formscan unit add``."""
     unit = store.create_unit(
         session, code=body.code, name=body.name, kind=body.kind, parent_code=body.parent_code
     )

@@ -3,7 +3,11 @@
 - ``units``: the unit tree and campaigns;
 - ``submissions``: submissions, their files, pages and readings;
 - ``jobs``: the job protocol (claim, lease, fence, progress, failure, retry);
-- ``audit``: the append-only event trail.
+- ``audit``: the append-only event trail;
+- ``accounts``: users, their sign-in sessions and API tokens;
+- ``review``: what review reads and locks (a reading's unit, the open readings);
+- ``reports``: the plain-column reads behind a report;
+- ``readings`` and ``queue``: the one Reading mapping, the queue's figures.
 
 Nothing here imports a use case (review, reports, routes, jobs): persistence sits
 below them, and takes plain values (a ``service.scope.Scope``, ids, codes). The
@@ -34,6 +38,7 @@ from service.store.submissions import (
     get_submission,
     list_readings,
     list_submissions,
+    open_reading_counts,
     resolve_upload_target,
 )
 from service.store.units import (
@@ -48,6 +53,7 @@ from service.store.units import (
     list_units,
     subtree_ids,
     subtree_ids_of_code,
+    unit_names,
 )
 
 __all__ = [
@@ -75,6 +81,7 @@ __all__ = [
     "list_readings",
     "list_submissions",
     "list_units",
+    "open_reading_counts",
     "persist_extraction",
     "record_failure",
     "record_pages",
@@ -85,4 +92,5 @@ __all__ = [
     "retry_job",
     "subtree_ids",
     "subtree_ids_of_code",
+    "unit_names",
 ]

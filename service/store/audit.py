@@ -6,6 +6,9 @@ only ever adds them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import AuditEvent
@@ -27,3 +30,15 @@ def add_event(
     session.add(
         AuditEvent(submission_id=submission_id, actor=actor, action=action, old=old, new=new)
     )
+
+
+def audit_events(
+    session: Session, *, submission_id: int | None = None, reading_id: int | None = None
+) -> Sequence[AuditEvent]:
+    """Audit events of a submission or of one reading, oldest first."""
+    query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
+    if submission_id is not None:
+        query = query.where(AuditEvent.submission_id == submission_id)
+    if reading_id is not None:
+        query = query.where(AuditEvent.reading_id == reading_id)
+    return session.scalars(query).all()

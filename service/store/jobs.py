@@ -43,6 +43,11 @@ from service.scope import EVERYTHING, Scope
 from service.store.audit import add_event
 from service.store.readings import row_of
 
+# What a lost worker records (here for the lease side; ``service.jobs.policy`` uses them
+# for a worker process that died): retryable, the fix says what an operator can do.
+WORKER_LOST_CODE = "worker_lost"
+WORKER_LOST_FIX = "Retry the job; if it fails again, contact the administrator."
+
 
 @dataclass(frozen=True)
 class ClaimedJob:
@@ -158,14 +163,9 @@ def fail_abandoned_jobs(session: Session, *, now: datetime | None = None) -> int
         .with_for_update(skip_locked=True)
     ).all()
     for submission_id, attempt in rows:
+        detail = f"The worker processing attempt {attempt} stopped responding."
         _fail(
-            session,
-            submission_id=submission_id,
-            attempt=attempt,
-            code="worker_lost",
-            detail=f"The worker processing attempt {attempt} stopped responding.",
-            fix="Retry the job; if it fails again, contact the administrator.",
-            now=now,
+            session, (submission_id, attempt), (WORKER_LOST_CODE, detail, WORKER_LOST_FIX), now=now
         )
     return len(rows)
 
@@ -311,44 +311,39 @@ def record_failure(
     detail: str,
     fix: str,
     is_retryable: bool,
-    backoff_seconds: float,
+    retry_delay_seconds: float,
 ) -> str:
-    """Record a failed attempt (fenced): queued again with backoff, or failed for good.
+    """Record a failed attempt (fenced): queued again after the delay, or failed for good.
 
-    Returns the job's new state.
+    Whether it retries and how long it waits are ``service.jobs.policy``'s decisions;
+    this applies them. Returns the job's new state.
     """
     now = utc_now()
     job = _fence(session, submission_id=submission_id, attempt=attempt, now=now)
     if is_retryable and job.attempt < job.attempt_limit:
         job.state = JobState.QUEUED
-        job.not_before = now + timedelta(seconds=backoff_seconds * 2 ** (attempt - 1))
+        job.not_before = now + timedelta(seconds=retry_delay_seconds)
         job.lease_until = None
         job.claimed_by = None
         job.error_code, job.error_detail = code, detail
         add_event(session, submission_id, "attempt_failed", new={"attempt": attempt, "code": code})
         return JobState.QUEUED
-    _fail(
-        session,
-        submission_id=submission_id,
-        attempt=attempt,
-        code=code,
-        detail=detail,
-        fix=fix,
-        now=now,
-    )
+    _fail(session, (submission_id, attempt), (code, detail, fix), now=now)
     return JobState.FAILED
 
 
 def _fail(
     session: Session,
+    job: tuple[int, int],
+    error: tuple[str, str, str],
     *,
-    submission_id: int,
-    attempt: int,
-    code: str,
-    detail: str,
-    fix: str,
     now: datetime,
 ) -> None:
+    """Fail attempt ``job`` (submission id, attempt) for good with ``error`` (code, detail, fix).
+
+    Conditional on the attempt, so a job another runner has moved on is left alone.
+    """
+    (submission_id, attempt), (code, detail, fix) = job, error
     session.execute(
         update(Job)
         .where(Job.submission_id == submission_id, Job.attempt == attempt)

@@ -24,6 +24,7 @@ from service.models import (
 )
 from service.scope import EVERYTHING, Scope
 from service.store.audit import add_event
+from service.store.readings import FLAGGED_STATUSES
 from service.store.units import get_unit_by_code
 
 
@@ -200,3 +201,15 @@ def get_page(
     if page is None:
         raise NotFoundError(f"Submission {submission_id} has no page {page_index + 1}.")
     return page
+
+
+def open_reading_counts(session: Session, submission_ids: Sequence[int]) -> dict[int, int]:
+    """How many readings of each submission wait for a person (absent: none)."""
+    if not submission_ids:
+        return {}
+    query = (
+        select(Reading.submission_id, func.count())
+        .where(Reading.submission_id.in_(submission_ids), Reading.status.in_(FLAGGED_STATUSES))
+        .group_by(Reading.submission_id)
+    )
+    return {sid: int(n) for sid, n in session.execute(query).all()}

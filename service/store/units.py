@@ -174,3 +174,9 @@ def subtree_ids_of_code(session: Session, code: str) -> list[int]:
     """The unit with ``code`` and every unit below it (an empty list for an unknown code)."""
     root = session.scalar(select(Unit.id).where(Unit.code == code))
     return [] if root is None else subtree_ids(session, root)
+
+
+def unit_names(session: Session, codes: Sequence[str]) -> dict[str, str]:
+    """The name of each unit in ``codes`` that exists, by code."""
+    query = select(Unit.code, Unit.name).where(Unit.code.in_(codes))
+    return {code: name for code, name in session.execute(query).all()}

@@ -1,7 +1,10 @@
-"""The review API with the real engine on a committed sample: queue, images, decisions, audit.
+"""The review API on a committed sample: queue, images, decisions, audit.
 
 ``typed-clean-200dpi.png`` has a clerk's total that does not add up: 1.total/count is
-flagged ``sum_mismatch``, which the tests read from the readings, not assume.
+flagged ``sum_mismatch``, which the tests read from the readings, not assume. The
+queue-to-clean flow and the page boxes run on the real engine; the decision tests,
+which test review and not reading, read with ``TruthReader`` (the sample's truth file,
+the same rules applied), as fast as a database round trip.
 """
 
 from __future__ import annotations
@@ -120,7 +123,8 @@ def test_page_image_boxes_land_on_cells(client: TestClient) -> None:
         assert has_ink == (f["value"] is not None), f"{f['row_key']}/{f['field']}"
 
 
-def test_create_decision_correct_addend_clears_sum_mismatch(client: TestClient) -> None:
+def test_create_decision_correct_addend_clears_sum_mismatch(fake_client: TestClient) -> None:
+    client = fake_client
     _, fields = processed(client)
     total = field(fields, "1.total")
     parts = [field(fields, key) for key in SUM_PARTS]
@@ -147,7 +151,8 @@ def test_create_decision_correct_addend_clears_sum_mismatch(client: TestClient) 
     assert audit[0]["old"]["reasons"] == total["reasons"]
 
 
-def test_create_decision_same_version_conflict_409(client: TestClient) -> None:
+def test_create_decision_same_version_conflict_409(fake_client: TestClient) -> None:
+    client = fake_client
     _, fields = processed(client)
     total = field(fields, "1.total")
     first = decide(client, total, action="correct", value=15)

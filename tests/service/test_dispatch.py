@@ -144,7 +144,7 @@ def test_dispatch_failed_then_retried_job_sent_again(
             detail="bad file",
             fix="rescan",
             is_retryable=False,
-            backoff_seconds=0,
+            retry_delay_seconds=0,
         )
     assert api.dispatch() == 0
     with sessions.begin() as session:

@@ -117,7 +117,7 @@ def test_persist_extraction_retry_replaces_readings(
             detail="slow",
             fix="later",
             is_retryable=True,
-            backoff_seconds=60.0,
+            retry_delay_seconds=60.0,
         )
     assert state == "queued"
     assert claim(sessions) is None  # backing off
@@ -153,7 +153,7 @@ def test_record_failure_attempts_exhausted_fails(
                 detail="boom",
                 fix="retry",
                 is_retryable=True,
-                backoff_seconds=0.0,
+                retry_delay_seconds=0.0,
             )
         assert state == ("failed" if attempt == 3 else "queued")
     assert claim(sessions, now_offset_s=10_000) is None

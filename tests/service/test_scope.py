@@ -338,7 +338,7 @@ def app_routes(app: Any) -> set[tuple[str, str]]:
     for context in iter_route_contexts(app.routes):
         if not isinstance(context.original_route, APIRoute):
             continue  # the OpenAPI document and its viewers
-        if context.original_route.endpoint.__module__ == "service.web":
+        if context.original_route.endpoint.__module__ == "service.web.pages":
             continue  # HTML pages: same user and scope resolution, tested in tests/web
         for method in context.methods or ():
             routes.add((method, context.path))

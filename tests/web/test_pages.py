@@ -51,7 +51,7 @@ def app_routes_all(app: object) -> set[tuple[str, str]]:
         (m, c.path)
         for c in iter_route_contexts(app.routes)  # type: ignore[attr-defined]
         if isinstance(c.original_route, APIRoute)
-        and c.original_route.endpoint.__module__ == "service.web"
+        and c.original_route.endpoint.__module__ == "service.web.pages"
         for m in c.methods or ()
     } - app_routes(app)
 

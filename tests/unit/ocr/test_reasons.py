@@ -8,7 +8,7 @@ from ocr.checks import rule_reasons
 from ocr.layout import available_layouts, load_layout
 from ocr.numbers import parse_number
 from ocr.reasons import Reason
-from service.i18n import LANGUAGES, STRINGS
+from service.web.i18n import LANGUAGES, STRINGS
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

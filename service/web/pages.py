@@ -13,7 +13,6 @@ aggregation API (``service.routes.exports``): for admins and reviewers only.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,22 +23,22 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ocr.errors import OcrError
 from ocr.layout import load_layout
-from service import auth, i18n, store
+from service import auth, store
 from service.deps import SecretKeyDep, SessionDep, get_current_user
 from service.errors import NotFoundError
-from service.models import Campaign, Reading, Role, Submission, SubmissionStatus, Unit, User
+from service.models import Campaign, Role, SubmissionStatus, Unit, User
 from service.reports import aggregate, export
 from service.reports.access import require_analyst
 from service.reports.aggregate import Level
 from service.reports.figures import totals_of
 from service.reports.sources import sources_of
-from service.review import OPEN_STATUSES
 from service.scope import Scope
+from service.store import reports as reports_store
+from service.web import i18n
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -56,6 +55,8 @@ class SignInRequiredError(Exception):
 
 @dataclass(frozen=True)
 class Viewer:
+    """Who looks at a page: the user, what they may see, the CSRF token the page's scripts send."""
+
     user: User
     scope: Scope
     csrf_token: str | None
@@ -63,6 +64,7 @@ class Viewer:
 
 
 def get_viewer(request: Request, session: SessionDep, key: SecretKeyDep) -> Viewer:
+    """The signed-in viewer; a page without one redirects to the sign-in page instead of a 401."""
     try:
         user = get_current_user(request, session, key)
     except auth.NotAuthenticatedError:
@@ -135,12 +137,14 @@ def _layout_rows(layout_id: str) -> list[dict[str, Any]]:
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    """The sign-in form; ``next`` is kept only when it is a path of this site (no open redirect)."""
     safe_next = next if next.startswith("/") and not next.startswith("//") else "/"
     return _render(request, "login.html", None, page_data={"next": safe_next})
 
 
 @router.get("/")
 def home(viewer: ViewerDep) -> RedirectResponse:
+    """Each role's first page: uploaders upload, reviewers review, admins see the overview."""
     target = {Role.UPLOADER: "/upload", Role.REVIEWER: "/review"}.get(
         Role(viewer.user.role), "/overview"
     )
@@ -149,6 +153,7 @@ def home(viewer: ViewerDep) -> RedirectResponse:
 
 @router.get("/upload")
 def upload_page(request: Request, viewer: ViewerDep, session: SessionDep) -> HTMLResponse:
+    """The upload form, offering only the units in scope and the campaigns that expect them."""
     units = [u for u in store.list_units(session, scope=viewer.scope)]
     campaigns = [
         c for c in store.list_campaigns(session) if viewer.scope.units_in(c.expected_units)
@@ -164,17 +169,6 @@ def upload_page(request: Request, viewer: ViewerDep, session: SessionDep) -> HTM
     )
 
 
-def flagged_counts(session: Session, submission_ids: Sequence[int]) -> dict[int, int]:
-    if not submission_ids:
-        return {}
-    query = (
-        select(Reading.submission_id, func.count())
-        .where(Reading.submission_id.in_(submission_ids), Reading.status.in_(OPEN_STATUSES))
-        .group_by(Reading.submission_id)
-    )
-    return {sid: int(n) for sid, n in session.execute(query).all()}
-
-
 @router.get("/submissions")
 def submissions_page(
     request: Request,
@@ -183,6 +177,7 @@ def submissions_page(
     status: Annotated[str | None, Query()] = None,
     unit: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
+    """The submissions in scope with their status and how many readings wait for review."""
     status = status if status in set(SubmissionStatus) else None
     items, total = store.list_submissions(
         session,
@@ -193,7 +188,7 @@ def submissions_page(
         offset=0,
         scope=viewer.scope,
     )
-    counts = flagged_counts(session, [s.id for s in items])
+    counts = store.open_reading_counts(session, [s.id for s in items])
     campaigns = {c.id: c for c in store.list_campaigns(session)}
     return _render(
         request,
@@ -214,6 +209,7 @@ def submissions_page(
 def submission_page(
     request: Request, submission_id: int, viewer: ViewerDep, session: SessionDep
 ) -> HTMLResponse:
+    """One submission: its pages, readings and status (the not-found page outside scope)."""
     try:
         submission = store.get_submission(session, submission_id, scope=viewer.scope)
     except NotFoundError:
@@ -236,11 +232,14 @@ def submission_page(
 
 @router.get("/review")
 def review_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
+    """The review queue's shell; its script reads the queue from the API."""
     return _render(request, "review.html", viewer)
 
 
 @dataclass(frozen=True)
 class CampaignProgress:
+    """How far a campaign has come in the viewer's scope, for the overview's progress bars."""
+
     campaign: Campaign
     expected: int
     submitted: int
@@ -256,11 +255,7 @@ def campaign_progress(
     Late: past the deadline without a submission, or first submitted after it.
     """
     expected_ids = {u.id for u in scope.units_in(campaign.expected_units)}
-    rows = session.execute(
-        select(Submission.unit_id, Submission.version, Submission.status, Submission.created_at)
-        .where(Submission.campaign_id == campaign.id, scope.clause(Submission.unit_id))
-        .order_by(Submission.unit_id, Submission.version)
-    ).all()
+    rows = reports_store.campaign_versions_in(session, campaign.id, scope)
     latest: dict[int, str] = {}
     first: dict[int, datetime] = {}
     for unit_id, _version, status, created in rows:
@@ -289,6 +284,8 @@ MAIN_ROWS = ("1.total", "2", "4.3", "10.1", "10.2")
 
 @dataclass(frozen=True)
 class Figure:
+    """One total on the overview, with how many units it counts out of those expected."""
+
     total: int | None  # None: nobody reported the field
     n_reported: int
     n_expected: int
@@ -298,6 +295,8 @@ class Figure:
 
 @dataclass(frozen=True)
 class FigureRow:
+    """One (row, field) of the layout on the overview, with its figure per district."""
+
     key: str
     number: str
     label: str
@@ -310,6 +309,8 @@ class FigureRow:
 
 @dataclass(frozen=True)
 class DistrictTotals:
+    """The overview's table: the layout's rows by district, and which rows get a chart."""
+
     groups: list[tuple[str, str]]  # (code, name) of each district, in code order
     rows: list[FigureRow]  # every (row, field) of the layout, in its order
     charts: list[tuple[str, str]]  # (row key, label) of the main rows
@@ -319,12 +320,14 @@ class DistrictTotals:
 
     @property
     def main_rows(self) -> list[FigureRow]:
+        """The rows with a chart: the main figures, not their breakdowns."""
         return [r for r in self.rows if r.is_main]
 
 
 def sources_path(
     campaign_id: int, unit_code: str, row_key: str, field: str, unreviewed: bool
 ) -> str:
+    """The page listing the submissions behind one figure (``unreviewed``: counted too)."""
     path = f"/campaigns/{campaign_id}/sources/{quote(unit_code, safe='')}/{row_key}/{field}"
     return path + ("?include_unreviewed=true" if unreviewed else "")
 
@@ -440,6 +443,7 @@ def overview_page(
     session: SessionDep,
     include_unreviewed: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:
+    """The totals by district of the campaign, its progress and charts, for analysts."""
     today = datetime.now(UTC).date()
     progress = [
         campaign_progress(session, c, viewer.scope, today) for c in store.list_campaigns(session)
@@ -489,7 +493,7 @@ def sources_page(
     campaign = session.get_one(Campaign, campaign_id)
     row = next(r for r in load_layout(campaign.layout_id).rows if r.key == row_key)
     codes = [unit_code, *sources.missing_unit_codes]
-    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all())
+    names = store.unit_names(session, codes)
     return _render(
         request,
         "sources.html",

@@ -300,11 +300,13 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
 
 
 def language_of(request: Request) -> str:
+    """The page language from the cookie, Vietnamese when unset or unknown."""
     lang = request.cookies.get(LANG_COOKIE, DEFAULT_LANGUAGE)
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def t(lang: str, key: str) -> str:
+    """One string in ``lang``, else in Vietnamese, else the key (a missing string stays visible)."""
     return STRINGS.get(lang, {}).get(key) or STRINGS[DEFAULT_LANGUAGE].get(key) or key
 
 
@@ -314,4 +316,5 @@ def strings(lang: str) -> dict[str, str]:
 
 
 def problems(lang: str) -> dict[str, tuple[str, str]]:
+    """The translated title and fix of each problem code, for the pages' error messages."""
     return PROBLEMS.get(lang, {})
