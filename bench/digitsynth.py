@@ -12,7 +12,7 @@ not reading of a stranger's. The blocks:
 * 1438-1796 held-out writers: never trained on, also painted into test forms
 
 Handwriting fonts (Debian packages) are split likewise: the seven fonts that
-``samples/make_samples.py`` writes its handwritten forms with are held out, the
+``bench/samples.py`` writes its handwritten forms with are held out, the
 other families train. Fonts are a weak stand-in for people; they add pen shapes
 (open 4s, crossed 7s) the 43 writers lack.
 """
@@ -33,7 +33,7 @@ TRAIN_BLOCK = range(0, 1150)
 VALIDATION_BLOCK = range(1150, 1438)
 HELD_OUT_BLOCK = range(1438, 1797)
 
-# Fonts that samples/make_samples.py writes with: held out from training.
+# Fonts that bench/samples.py writes with: held out from training.
 HELD_OUT_FONTS = (
     "dkg.ttf",
     "Humor-Sans.ttf",

@@ -8,14 +8,14 @@ fonts it was never trained on, and prints the figures:
   (touching digits, rules, blue or black ink, JPEG and scan noise), with the review
   rate and residual error at the review threshold, and the reliability of the
   calibrated confidence (mean confidence against accuracy per bin);
-* held-out handwriting fonts (those ``samples/make_samples.py`` writes with): digits
+* held-out handwriting fonts (those ``bench/samples.py`` writes with): digits
   and numbers composed the same way;
 * Tesseract (digits whitelist, one mosaic call, as ``ocr/read.py`` reads) on the
   very same composed cells, so the gain is visible;
 * the handwriting score: a threshold chosen on composed cells (held-out writers and
   fonts against typed cells in held-out print fonts), its accuracy there, and at the
   same threshold on the value cells of generated forms (``--forms DIR`` from
-  ``samples/make_samples.py --kinds typed,handwritten``; the truth file's ``kind``
+  ``python -m bench samples --kinds typed,handwritten``; the truth file's ``kind``
   says which) when given;
 * milliseconds per digit (median over cells).
 """

@@ -1,6 +1,6 @@
 r"""``python -m bench office-forms``: a second, independently built source of test documents.
 
-formscan's first source, ``samples/make_samples.py``, draws the table with PIL and
+formscan's first source, ``bench/samples.py``, draws the table with PIL and
 degrades it with its own code; figures measured on it flatter the reader, whose
 thresholds were tuned there. This generator shares no rendering or degradation code
 with it: each form is a real Word document (python-docx) printed to PDF by

@@ -1,7 +1,7 @@
 """How a printed page reaches formscan: flatbed scan, fax, phone photo, or turned over.
 
 These capture models are written for this generator alone and share nothing with
-``samples/make_samples.py``: the point of a second source is that its errors are not
+``bench/samples.py``: the point of a second source is that its errors are not
 the first source's. Print, photocopy and ink wear come from the augraphy library
 (``augraphy_print``); the optics and the files are modelled here:
 
