@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 
 Extractor = Callable[[list[Path], str], dict[str, object]]
 
+# The reason of a reading the recognisers disagreed on (``ocr.combined``).
+VETO_REASON = "engines_disagree"
+# The form's money rows (amounts in đồng), counted as a field slice of their own.
+MONEY_ROWS = frozenset({"10.1", "10.2"})
+
 
 @dataclass
 class Tally:
@@ -48,6 +53,22 @@ class Tally:
     seconds_per_page: list[float] = field(default_factory=list)
     failed_docs: int = 0
     docs: int = 0
+    vetoed: int = 0  # fields the recognisers disagreed on (reason engines_disagree)
+    veto_proposed_right: int = 0  # ... whose proposed value was right
+    veto_truth_offered: int = 0  # ... whose truth was the proposal or an alternative
+
+    def add_vetoes(
+        self, truth: dict[tuple[str, str], int | None], fields: Sequence[dict[str, object]]
+    ) -> None:
+        """Count the vetoed fields: is the proposal right, is the truth among the offers?"""
+        for f in fields:
+            key = (str(f["row_key"]), str(f["field"]))
+            if key not in truth or VETO_REASON not in f.get("reasons", ()):  # type: ignore[operator]
+                continue
+            offered = [f["value"], *f.get("alternatives", ())]  # type: ignore[misc]
+            self.vetoed += 1
+            self.veto_proposed_right += f["value"] == truth[key]
+            self.veto_truth_offered += truth[key] in offered
 
     def add_doc(
         self,
@@ -150,7 +171,10 @@ def run_system(
         for name in ("all", *case.slices, *_combined_slices(case.slices)):
             tally = tallies.setdefault(name, Tally())
             tally.add_doc(case.truth, got, spp)
+            tally.add_vetoes(case.truth, result["fields"])  # type: ignore[arg-type]
             tally.failed_docs += error is not None
+        for name, fields in _field_slices(case.truth).items():
+            tallies.setdefault(name, Tally()).add_doc(fields, got, spp)
         details.append(_detail(case, got, error, spp))
         progress(
             f"[{i}/{len(cases)}] {case.truth_path.name}: "
@@ -158,6 +182,23 @@ def run_system(
             f"{details[-1]['residual']} residual{', ' + error if error else ''}"
         )
     return tallies, details
+
+
+def _field_slices(
+    truth: dict[tuple[str, str], int | None],
+) -> dict[str, dict[tuple[str, str], int | None]]:
+    """Slices of fields rather than documents: money cells and zeros (written "0" or "-").
+
+    The outside evaluation counted money cells (rows ``MONEY_ROWS``) apart, and a zero
+    read as a blank is the silent error the dash fixes are for.
+    """
+    slices: dict[str, dict[tuple[str, str], int | None]] = {}
+    for key, want in truth.items():
+        if key[0] in MONEY_ROWS:
+            slices.setdefault("field:money", {})[key] = want
+        if want == 0:
+            slices.setdefault("field:zero", {})[key] = want
+    return slices
 
 
 def _combined_slices(slices: list[str]) -> list[str]:
@@ -217,6 +258,23 @@ def format_table(systems: dict[str, dict[str, Tally]]) -> str:
     return "\n".join(lines)
 
 
+def format_vetoes(systems: dict[str, dict[str, Tally]]) -> str:
+    """Per slice: how many fields were vetoed, and how often the proposal was right."""
+    lines = [
+        "| slice | vetoed fields | proposal right | truth offered (proposal or alternative) |",
+        "|---|---:|---:|---:|",
+    ]
+    tallies = systems.get("formscan", {})
+    for name in _ordered_slices(tallies):
+        t = tallies[name]
+        if t.vetoed:
+            lines.append(
+                f"| {name} | {t.vetoed} | {_pct(t.veto_proposed_right / t.vetoed)} "
+                f"| {_pct(t.veto_truth_offered / t.vetoed)} |"
+            )
+    return "\n".join(lines)
+
+
 def _ordered_slices(names: Iterable[str]) -> list[str]:
     preferred = [
         "all",
@@ -270,6 +328,7 @@ def run_bench(
             cases, img2table_extractor(), progress=progress
         )
     sys.stdout.write(format_table(systems) + "\n")
+    sys.stdout.write("\nVetoes (the recognisers disagreed):\n\n" + format_vetoes(systems) + "\n")
     if json_out is not None:
         payload = {
             name: {"slices": {k: t.row() for k, t in tallies.items()}, "cases": all_details[name]}

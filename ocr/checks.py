@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
+from ocr.confidence import TEXT_LAYER, Evidence, probability, with_sum_support
 from ocr.layout import CompareCheck, Layout, SumCheck, ZeroWithPositiveCheck
 from ocr.reasons import Reason
 from ocr.types import Reading, ReadingStatus
@@ -39,6 +40,9 @@ OUT_OF_RANGE = Reason.OUT_OF_RANGE
 # Reasons whose names do not depend on the layout. Comparison reasons are named after
 # the layout's fields (see compare_reason); rule_reasons(layout) gives the full set.
 RULE_REASONS = frozenset({SUM_MISMATCH, ZERO_WITH_POSITIVE, OUT_OF_RANGE})
+# Reasons that only explain a low confidence (the same set as ``ocr.pipeline``'s): a
+# reading carrying nothing else may be accepted once arithmetic supports it.
+EXPLANATORY = frozenset({Reason.READS_DISAGREE, Reason.OCR_SUBSTITUTION})
 
 # (row_key, field) -> (position in the readings, value) for readings with a value.
 _Present = dict[tuple[str, str], tuple[int, int]]
@@ -177,3 +181,58 @@ def _clear_reasons(reading: Reading, known: frozenset[str]) -> Reading:
     elif reading.value is None and not reading.text.strip():
         status = ReadingStatus.EMPTY
     return replace(reading, reasons=kept, status=status)
+
+
+def support_by_arithmetic(readings: Sequence[Reading], layout: Layout) -> list[Reading]:
+    """Readings of totals that add up, with that agreement as evidence; values untouched.
+
+    When a total equals the sum of its parts and every part was read (a value or a
+    sure blank; not unreadable, doubtful or missing), a misread among them would have
+    to be cancelled by another: the readings of such a group get their bucket suffixed ``+sum``
+    (``ocr.confidence.SUM_SUPPORT``), a curve calibration fits apart. A reading whose
+    only doubt was a low confidence is accepted when the supported confidence reaches
+    the layout's threshold; a veto (``engines_disagree``) or any other reason stays.
+    """
+    present = _present_values(readings)
+    supported: set[int] = set()
+    for check in layout.checks:
+        if isinstance(check, SumCheck):
+            supported.update(_adding_up(readings, present, check))
+    out = list(readings)
+    for i in supported:
+        if readings[i].bucket != TEXT_LAYER:  # exact already: nothing to support
+            out[i] = _supported(readings[i], min_confidence=layout.review.min_confidence)
+    return out
+
+
+def _adding_up(readings: Sequence[Reading], present: _Present, check: SumCheck) -> list[int]:
+    """Positions of the readings of each field's total and parts, where they all add up.
+
+    Every part must be read: a value, or a blank sure enough to be ``empty`` (it
+    counts 0 and is not supported itself). Readings without a bucket (a person's
+    correction, a test's fake) carry no engine evidence and stop the support.
+    """
+    empty = {(r.row_key, r.field) for r in readings if r.status == ReadingStatus.EMPTY}
+    positions: list[int] = []
+    for field in check.fields:
+        total = present.get((check.total, field))
+        keys = [(key, field) for key in check.parts]
+        if total is None or any(k not in present and k not in empty for k in keys):
+            continue
+        read = [present[k] for k in keys if k in present]
+        group = [total[0], *(i for i, _ in read)]
+        if read and all(readings[i].bucket for i in group) and total[1] == sum(v for _, v in read):
+            positions += group
+    return positions
+
+
+def _supported(reading: Reading, *, min_confidence: float) -> Reading:
+    evidence = Evidence(with_sum_support(reading.bucket), reading.score)
+    confidence = round(max(reading.confidence, probability(evidence)), 4)
+    status, reasons = reading.status, reading.reasons
+    only_low = all(r == Reason.LOW_CONFIDENCE or r in EXPLANATORY for r in reasons)
+    if status == ReadingStatus.NEEDS_REVIEW and only_low and confidence >= min_confidence:
+        status, reasons = ReadingStatus.OK, ()
+    return replace(
+        reading, bucket=evidence.bucket, confidence=confidence, status=status, reasons=reasons
+    )

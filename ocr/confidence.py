@@ -34,7 +34,18 @@ BLANK = "blank"
 DASH = "dash"
 LONE_STROKE = "lone_stroke"
 TEXT_LAYER = "text_layer"
+# The scan reader's buckets (ocr.combined): PP-OCR (and the digit model on handwriting)
+# read the value Tesseract voted for; or one of them read another value (a veto); or
+# ink isolation and the cell's own view disagree on whether it holds marks at all.
+ENGINES_AGREE = "engines_agree"
+ENGINES_DISAGREE = "engines_disagree"
+VIEWS_DISAGREE = "views_disagree"
+# A long amount read across both sub-columns of a single-value row (ocr.pipeline).
+SPILLED = "spilled"
 UNPARSED = "unparsed"
+# Suffix of a bucket whose reading takes part in a sum that adds up with every part
+# read (ocr.checks.support_by_arithmetic): calibrated as a curve of its own.
+SUM_SUPPORT = "+sum"
 
 # Before any calibration is measured, a bucket's score is used as is, except that
 # disagreeing reads are capped: two engines disagreeing is never "probably right".
@@ -74,13 +85,19 @@ def probability(evidence: Evidence) -> float:
     if evidence.bucket == TEXT_LAYER:
         return evidence.score
     curves = _curves()
-    base = evidence.bucket.split("/", 1)[0]  # "reads_agree/clear" falls back to "reads_agree"
-    curve = curves.get(evidence.bucket) or curves.get(base)
+    unsupported = evidence.bucket.removesuffix(SUM_SUPPORT)
+    base = unsupported.split("/", 1)[0]  # "reads_agree/clear" falls back to "reads_agree"
+    curve = curves.get(evidence.bucket) or curves.get(unsupported) or curves.get(base)
     if curve is not None:
         return curve(evidence.score)
-    if base in (READS_MAJORITY, READS_SPLIT):
+    if base in (READS_MAJORITY, READS_SPLIT, ENGINES_DISAGREE, VIEWS_DISAGREE):
         return min(evidence.score, UNCALIBRATED_DISAGREE_CAP)
     return evidence.score
+
+
+def with_sum_support(bucket: str) -> str:
+    """The bucket of the same evidence with a sum that adds up behind it."""
+    return bucket if bucket.endswith(SUM_SUPPORT) else bucket + SUM_SUPPORT
 
 
 @cache

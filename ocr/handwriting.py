@@ -77,6 +77,9 @@ SPLIT_GAIN = 1.15
 # A dash is flat: wider than this multiple of its height, and at most the separator
 # height share of the digits (or of the cell, when it is alone).
 DASH_MIN_ASPECT = 1.8
+# Touching digits are split at most this many cuts deep (up to 2**2 = 4 digits in one
+# group, the touching runs seen in clerks' writing); see ``_classify_split``.
+MAX_SPLIT_DEPTH = 2
 # Rows or columns of ink spanning this share of the crop are rule remnants.
 RULE_SPAN_FRACTION = 0.85
 
@@ -396,17 +399,21 @@ def _read_group(
 
 
 def _classify_split(
-    group: _Group, ink: np.ndarray, model: DigitModel, *, is_part: bool = False
+    group: _Group, ink: np.ndarray, model: DigitModel, *, is_part: bool = False, depth: int = 0
 ) -> list[DigitRead]:
     """Classify a group; when it is wide, try cuts and keep the surest reading.
 
     A narrow group is tried split only as found, never as the part of a cut: a part
     already is about one digit wide, and cutting it again makes two digits of one.
+    Cuts nest at most ``MAX_SPLIT_DEPTH`` deep: each level tries every candidate cut
+    on both parts, so the work grows eightfold a level, and a long smear on a phone
+    photo (a shadow, a stroke along the cell) took minutes unbounded.
     """
     whole = _classify(group, ink, model)
     is_wide = group.width > SPLIT_ASPECT * group.height
-    if not is_wide and (
-        is_part or whole.char != NOT_DIGIT or group.width <= SPLIT_MIN_ASPECT * group.height
+    if depth >= MAX_SPLIT_DEPTH or (
+        not is_wide
+        and (is_part or whole.char != NOT_DIGIT or group.width <= SPLIT_MIN_ASPECT * group.height)
     ):
         return [whole]
     best: list[DigitRead] = [whole]
@@ -420,8 +427,8 @@ def _classify_split(
         left, right = _part(group, ink, group.x0, cut), _part(group, ink, cut, group.x1)
         if left is None or right is None:
             continue
-        parts = _classify_split(left, ink, model, is_part=True) + _classify_split(
-            right, ink, model, is_part=True
+        parts = _classify_split(left, ink, model, is_part=True, depth=depth + 1) + _classify_split(
+            right, ink, model, is_part=True, depth=depth + 1
         )
         score = float(np.prod([_digit_score(p) for p in parts])) ** (1.0 / len(parts))
         if score > best_score:

@@ -32,6 +32,17 @@ DIGIT_MIN_HEIGHT_SHARE = 0.3
 BAR_MIN_ASPECT = 2.0
 # A dash ("none") is at most this share of a one-line row tall (digits are ~half).
 DASH_MAX_HEIGHT_SHARE = 0.2
+# A flat mark against a side rule is kept as a dash when it is at least this share of
+# a row long: a typed "-" at 9 pt is ~0.1 row, while what is left of a rule's bump or
+# a tick of the neighbouring rule is a few pixels.
+SIDE_DASH_MIN_WIDTH_SHARE = 0.08
+# Ink touching the left rule and separated from the rest by at least this share of a
+# row is the tail of the unit text overrunning from the previous column ("lớp/người"):
+# digits of one number are ~0.1 row apart, and values are written away from the left.
+OVERRUN_MIN_GAP_SHARE = 0.4
+# ... and when its centre lies in this band of the cell's height (rules run along
+# the top and bottom, a dash sits in the middle).
+SIDE_DASH_MIDDLE = (0.25, 0.75)
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,9 @@ def find_ink(gray: np.ndarray, box: Box, *, rule_px: int, row_px: int) -> Ink | 
     binary = _binarise(cell)
     binary = _remove_rule_remnants(binary, row_px=row_px)
     before_intruders = binary.copy()
+    # The overrun first: the small pieces ``_drop_intruders`` removes are what shows
+    # that the letters after them belong to the word entering from the left.
+    _drop_left_overrun(binary, row_px=row_px)
     _drop_intruders(binary, row_px=row_px)
     keep = _text_components(binary, row_px=row_px)
     if keep is None:
@@ -138,14 +152,36 @@ def _remove_rule_remnants(binary: np.ndarray, *, row_px: int) -> np.ndarray:
 def _drop_border_slivers(binary: np.ndarray, *, thin: int) -> None:
     """Remove, in place, line-like pieces that touch the crop's border."""
     h, w = binary.shape
+    row_px = h  # the crop is one cell: a side dash is judged against its height
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     for k in range(1, n):
         x, y, cw, ch, _ = stats[k]
         touches = x == 0 or y == 0 or x + cw >= w or y + ch >= h
         flat = ch <= thin and (y == 0 or y + ch >= h)
         hairline = min(cw, ch) <= max(2, thin // 3)
-        if touches and (flat or hairline):
+        if touches and (flat or hairline) and not _is_side_dash(stats[k], h, row_px=row_px):
             binary[labels == k] = 0
+
+
+def _is_side_dash(stat: np.ndarray, cell_h: int, *, row_px: int) -> bool:
+    """Whether a component is a dash lying against a side rule (a "-" typed flush right).
+
+    Clerks right-align values, so a typed "-" often ends a pixel from the right rule,
+    or touches it after a JPEG re-encode softens both; clearing it as a rule sliver or
+    an intruder turned a zero into a confident blank. It is flat (no taller than a
+    dash may be), longer than tall, clear of the top and bottom rules and centred in
+    the middle of the cell.
+    """
+    _, y, cw, ch, _ = (int(v) for v in stat)
+    centre = (y + ch / 2) / max(1, cell_h)
+    return (
+        ch <= DASH_MAX_HEIGHT_SHARE * row_px
+        and cw >= 1.3 * ch
+        and cw >= SIDE_DASH_MIN_WIDTH_SHARE * row_px
+        and y > 0
+        and y + ch < cell_h
+        and SIDE_DASH_MIDDLE[0] < centre < SIDE_DASH_MIDDLE[1]
+    )
 
 
 def _drop_intruders(binary: np.ndarray, *, row_px: int) -> None:
@@ -156,12 +192,45 @@ def _drop_intruders(binary: np.ndarray, *, row_px: int) -> None:
     is kept: at 150 dpi a right-aligned number can touch the rule, and cutting it
     would silently change the value.
     """
-    w = binary.shape[1]
+    h, w = binary.shape
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     for k in range(1, n):
         x, _, cw, ch, _ = stats[k]
         if (x == 0 or x + cw >= w) and ch < DIGIT_MIN_HEIGHT_SHARE * row_px:
+            # Overflow enters from the left (text runs rightwards): a flat mark against
+            # the right rule is a flush-right dash, not the neighbour's text.
+            if x + cw >= w and x > 0 and _is_side_dash(stats[k], h, row_px=row_px):
+                continue
             binary[labels == k] = 0
+
+
+def _drop_left_overrun(binary: np.ndarray, *, row_px: int) -> None:
+    """Remove, in place, the tail of a word that enters across the left rule.
+
+    The unit column's text ("lớp/người") overruns into the count cell; its last
+    letters are digit-sized and were read as a leading "1" (4 became 14). Such ink
+    touches the left border and is followed by a wide gap before the value's own
+    ink; what touches the left border with nothing to its right is left alone (a
+    value written flush left).
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n < 3:
+        return
+    order = sorted(range(1, n), key=lambda k: stats[k, cv2.CC_STAT_LEFT])
+    gap_px = OVERRUN_MIN_GAP_SHARE * row_px
+    reach = 0  # right edge of the ink entering from the left, so far
+    entering: list[int] = []
+    for k in order:
+        x, cw = int(stats[k, cv2.CC_STAT_LEFT]), int(stats[k, cv2.CC_STAT_WIDTH])
+        if x == 0 or (entering and x - reach < gap_px):
+            entering.append(k)
+            reach = max(reach, x + cw)
+        elif entering:
+            for e in entering:
+                binary[labels == e] = 0
+            return
+        else:
+            return
 
 
 def _text_components(binary: np.ndarray, *, row_px: int) -> np.ndarray | None:

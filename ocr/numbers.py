@@ -174,3 +174,42 @@ def _join_groups(text: str) -> tuple[str | None, str | None]:
     if len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]):
         return "".join(groups), None
     return None, BAD_GROUPING
+
+
+@dataclass(frozen=True)
+class SpilledNumber:
+    """A long amount read from two neighbouring cells as one number.
+
+    ``is_sure`` is True when a half cannot stand alone as a number (``.000``,
+    ``172.1``), or the join is inside a thousands group (the left half ends with a
+    separator, or the right one starts with one or with a leading zero): then the
+    two cells hold one number. Two halves that are each a plain number may as well
+    be two numbers a clerk wrote in the wrong row, so that join is only proposed.
+    """
+
+    value: int
+    text: str
+    is_sure: bool
+
+
+def join_spilled(left: str, right: str) -> SpilledNumber | None:
+    """The number two cells make together, when their joined text has valid grouping.
+
+    Amounts in đồng ("172.100.000 đồng") run across both sub-columns of a single-value
+    row and were read as two numbers. A join is offered only when it has at least one
+    thousands separator and parses as a whole number: that grouping is what joins the
+    halves, so "12" and "5" never become 125.
+    """
+    left_body, right_body = left.strip(), right.strip()
+    if not left_body or not right_body:
+        return None
+    joined = left_body + right_body
+    parsed = parse_number(joined)
+    if not (parsed.is_valid and parsed.value is not None) or not re.search(r"\d[.,\s]\d", joined):
+        return None
+    halves = (parse_number(left_body), parse_number(right_body))
+    is_inside_group = (
+        left_body[-1] in ".," or right_body[0] in ".," or bool(re.match(r"0\d", right_body))
+    )
+    is_sure = is_inside_group or not all(h.is_valid and not h.is_blank for h in halves)
+    return SpilledNumber(value=parsed.value, text=joined, is_sure=is_sure)

@@ -12,8 +12,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from ocr.checks import apply_checks
+from ocr.checks import apply_checks, support_by_arithmetic
 from ocr.clean import clean_page
+from ocr.combined import CombinedReader
+from ocr.confidence import SPILLED, Evidence, probability
 from ocr.errors import TableNotFoundError, WrongFormError
 from ocr.grid import detect_grid
 from ocr.labels import (
@@ -32,7 +34,8 @@ from ocr.match import (
     match_rows,
     uncertain_rows,
 )
-from ocr.read import Reader, TesseractReader, TextLayerReader
+from ocr.numbers import join_spilled
+from ocr.read import PageKindReader, Reader
 from ocr.reasons import Reason
 from ocr.types import Box, CellText, Extraction, Grid, MatchedRow, Page, Reading, ReadingStatus
 
@@ -47,6 +50,14 @@ MIN_MATCHED_SHARE = 0.25
 EXPLANATORY_REASONS = frozenset({Reason.READS_DISAGREE, Reason.OCR_SUBSTITUTION})
 # When a single-value field is filled in both sub-columns, the doubt costs this much.
 BOTH_FILLED_CONFIDENCE = 0.3
+# A half of a spilled amount that parses as no number alone (".000") has no engine
+# score of its own; it counts as this sure, so the join's confidence rests on the
+# other half and on the calibration of the ``spilled`` bucket.
+SPILL_UNPARSED_SCORE = 0.9
+# Reasons a half of a spilled amount has only because it is half a number.
+_HALF_REASONS = frozenset(
+    {Reason.UNREADABLE, Reason.NOT_INTEGER, Reason.BAD_GROUPING, Reason.NOT_A_NUMBER}
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,7 @@ def extract_cleaned(
     readings = _read_fields(tables, matches, columns, layout, reader, on_page_read)
     if on_page_read is not None:
         on_page_read(len(pages))
-    readings = apply_checks(readings, layout)
+    readings = apply_checks(support_by_arithmetic(readings, layout), layout)
     return Extraction(
         layout_id=layout.id,
         layout_version=layout.version,
@@ -289,7 +300,7 @@ def _read_fields(
     cells: dict[tuple[str, str], list[tuple[str, Box, int, CellText]]] = {}
     for done, (page_index, reqs) in enumerate(sorted(requests.items()), 1):
         table = by_page[page_index]
-        engine = reader or (TextLayerReader() if table.page.has_text_layer else TesseractReader())
+        engine = reader or _default_reader()
         texts = engine.read_cells(table.page, [r[3] for r in reqs], grid=table.grid)
         for (row_key, field, col_key, box), text in zip(reqs, texts, strict=True):
             cells.setdefault((row_key, field), []).append((col_key, box, page_index, text))
@@ -299,6 +310,11 @@ def _read_fields(
         _reading(layout, row_key, field, cells.get((row_key, field)))
         for row_key, field in layout.field_keys()
     ]
+
+
+def _default_reader() -> Reader:
+    """Text layer where a page has one; Tesseract, PP-OCR and the digit model on scans."""
+    return PageKindReader(CombinedReader())
 
 
 def _reading(
@@ -318,9 +334,12 @@ def _reading(
     if not filled:
         return _blank_reading(layout, row_key, field, cells)
     col_key, box, page_index, text = filled[0]
+    if len(filled) == 2:
+        text = _spilled(filled[0][3], filled[1][3]) or text
     reasons = list(text.reasons)
     confidence = text.confidence
-    if len(filled) > 1 and len({c[3].value for c in filled}) > 1:
+    values = {c[3].value for c in filled}
+    if len(filled) > 1 and len(values) > 1 and text.bucket != SPILLED:
         reasons.append(Reason.BOTH_COLUMNS_FILLED)
         confidence = min(confidence, BOTH_FILLED_CONFIDENCE)
     reading = _finish(
@@ -333,7 +352,43 @@ def _reading(
         reasons=reasons,
         where=(page_index, box, col_key),
     )
-    return replace(reading, bucket=text.bucket, score=text.score)
+    return replace(
+        reading,
+        bucket=text.bucket,
+        score=text.score,
+        suggestion=text.suggestion,
+        alternatives=text.alternatives,
+    )
+
+
+def _spilled(left: CellText, right: CellText) -> CellText | None:
+    """One long amount written across both cells of a single-value row, if that is what it is.
+
+    "172.100.000 đồng" spilling over the sub-column rule is read as "172.1" and
+    "00.000"; when the joined text groups as one number (``ocr.numbers.join_spilled``)
+    and the join is sure, the row's value is the joined number, as doubtful as its
+    weaker half (bucket ``spilled``, calibrated). An unsure join (two plain numbers)
+    stays a both-columns doubt, with the joined number among the alternatives.
+    """
+    spill = join_spilled(left.text, right.text)
+    if spill is None:
+        return None
+    if not spill.is_sure:
+        options = (left.value, spill.value, *left.alternatives, right.value)
+        alternatives = tuple(dict.fromkeys(v for v in options if v is not None))
+        return replace(left, alternatives=alternatives)
+    halves = (left, right)
+    kept = [r for h in halves for r in h.reasons if r not in _HALF_REASONS]
+    score = min(h.score if h.value is not None else SPILL_UNPARSED_SCORE for h in halves)
+    evidence = Evidence(SPILLED, score)
+    return CellText(
+        text=spill.text,
+        value=spill.value,
+        confidence=probability(evidence),
+        reasons=tuple(dict.fromkeys(kept)),
+        bucket=SPILLED,
+        score=score,
+    )
 
 
 def _blank_reading(

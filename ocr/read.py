@@ -97,6 +97,12 @@ class TesseractReader:
 
     def read_cells(self, page: Page, boxes: Sequence[Box], *, grid: Grid) -> list[CellText]:
         """Isolate each cell's ink, read the cells with ink in every look, vote."""
+        return self.read_inks(page, boxes, grid=grid)[1]
+
+    def read_inks(
+        self, page: Page, boxes: Sequence[Box], *, grid: Grid
+    ) -> tuple[list[Ink | Blank], list[CellText]]:
+        """``read_cells`` with each cell's isolated ink, for readers that build on it."""
         row_px = grid.typical_row_px
         inks = [find_ink(page.image, box, rule_px=grid.rule_px, row_px=row_px) for box in boxes]
         to_ocr = [i for i, ink in enumerate(inks) if isinstance(ink, Ink) and _needs_ocr(ink)]
@@ -106,7 +112,7 @@ class TesseractReader:
         ]
         reads = {i: [looked[n] for looked in per_look] for n, i in enumerate(to_ocr)}
         cells = [_cell_text(ink, reads.get(i, [])) for i, ink in enumerate(inks)]
-        return _with_page_clarity(cells, per_look[0] if per_look else [])
+        return inks, _with_page_clarity(cells, per_look[0] if per_look else [])
 
 
 def _with_page_clarity(
@@ -135,6 +141,24 @@ def _with_page_clarity(
 def _shown(crop: np.ndarray, look: Look) -> np.ndarray:
     scaled = _scaled(crop, look.height_px)
     return _bolder(scaled) if look.bolder else scaled
+
+
+class PageKindReader:
+    """Reads a born-digital page from its text layer and a scanned page with ``scan``.
+
+    What the pipeline uses when no reader is given; ``scan`` is the combined scan
+    reader (``ocr.combined``) unless a caller wants Tesseract alone.
+    """
+
+    def __init__(self, scan: Reader) -> None:
+        """``scan`` reads pages without a text layer."""
+        self._scan = scan
+        self._text_layer = TextLayerReader()
+
+    def read_cells(self, page: Page, boxes: Sequence[Box], *, grid: Grid) -> list[CellText]:
+        """Read with the text layer when the page has one, else with the scan reader."""
+        engine = self._text_layer if page.has_text_layer else self._scan
+        return engine.read_cells(page, boxes, grid=grid)
 
 
 class TextLayerReader:

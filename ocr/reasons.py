@@ -23,6 +23,9 @@ class Reason(StrEnum):
     LOW_CONFIDENCE = "low_confidence"
     UNREADABLE = "unreadable"
     READS_DISAGREE = "reads_disagree"
+    # Independent engines or views of the cell read different things (ocr.combined):
+    # a veto, never an explanation, so such a reading always goes to review.
+    ENGINES_DISAGREE = "engines_disagree"
     # Where the value should be (ocr.pipeline).
     ROW_NOT_FOUND = "row_not_found"
     BOTH_COLUMNS_FILLED = "both_columns_filled"

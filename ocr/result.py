@@ -20,7 +20,20 @@ def is_flagged(reading: Reading) -> bool:
 
 
 def reading_json(reading: Reading) -> dict[str, object]:
-    """One entry of ``fields``: value, text, confidence (4 decimals), 1-based page and box."""
+    """One entry of ``fields``: value, text, confidence (4 decimals), 1-based page and box.
+
+    ``suggestion`` (the digit model's reading, "1?7") and ``alternatives`` (the values
+    the recognisers read, proposed first) appear only when there is something to show.
+    """
+    entry = _base_json(reading)
+    if reading.suggestion:
+        entry["suggestion"] = reading.suggestion
+    if reading.alternatives:
+        entry["alternatives"] = list(reading.alternatives)
+    return entry
+
+
+def _base_json(reading: Reading) -> dict[str, object]:
     return {
         "row_key": reading.row_key,
         "field": reading.field,

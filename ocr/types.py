@@ -144,6 +144,10 @@ class CellText:
     has_ink: bool = True
     bucket: str = ""  # the kind of evidence (see ocr.confidence) and its raw score
     score: float = 0.0
+    # For the reviewer: the digit model's reading with doubtful digits as "?" ("1?7")
+    # and the values the engines read, the proposed one first (empty when they agree).
+    suggestion: str | None = None
+    alternatives: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,8 @@ class Reading:
     column_key: str | None = None
     bucket: str = ""  # evidence behind ``confidence`` (see ocr.confidence)
     score: float = 0.0
+    suggestion: str | None = None  # see ``CellText.suggestion``
+    alternatives: tuple[int, ...] = ()
 
     @property
     def flagged(self) -> bool:

@@ -49,8 +49,25 @@ def test_run_system_counts_residual_and_review(tmp_path: Path) -> None:
     assert row["auto_accept_precision"] == pytest.approx(1 / 2)
     assert row["residual_error"] == pytest.approx(1 / 4)
     assert row["s_per_page"] == pytest.approx(1.5)
-    assert set(tallies) == {"all", "typed", "scan", "typed/scan"}
+    assert set(tallies) == {"all", "typed", "scan", "typed/scan", "field:zero"}
+    zero = tallies["field:zero"].row()  # the one zero ("3"/value) was not read at all
+    assert (zero["fields"], zero["accuracy"], zero["review_rate"]) == (1, 0.0, 1.0)
     assert details[0]["residual"] == 1
+
+
+def test_run_system_counts_vetoes(tmp_path: Path) -> None:
+    def vetoing(files: list[Path], layout: str) -> dict[str, object]:
+        veto = {"flagged": True, "reasons": ["engines_disagree"]}
+        fields = [
+            {"row_key": "1.01", "field": "count", "value": 3, **veto},
+            {"row_key": "1.01", "field": "people", "value": 12, "alternatives": [12, 120], **veto},
+            {"row_key": "2", "field": "value", "value": 0, "flagged": False, "reasons": []},
+        ]
+        return {"fields": fields, "pages": 1, "seconds": 1.0}
+
+    tallies, _ = run_system(load_cases(_truth_dir(tmp_path)), vetoing, progress=lambda _: None)
+    t = tallies["all"]
+    assert (t.vetoed, t.veto_proposed_right, t.veto_truth_offered) == (2, 1, 2)
 
 
 def test_bench_main_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:

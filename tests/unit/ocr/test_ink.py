@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from ocr.ink import Blank, Ink, find_ink
 from ocr.types import Box
@@ -73,3 +74,47 @@ def test_find_ink_struck_number_alone() -> None:
     cv2.line(page, (94, 33), (148, 33), 0, 2)
     result = _find(page)
     assert isinstance(result, Ink) and result.struck == "only"
+
+
+def _flush_right_dash(*, length: int, gap: int, soft: bool) -> np.ndarray:
+    """A typed "-" ending ``gap`` px before the right rule, optionally JPEG-softened."""
+    page = _cell()
+    right = 240 - 2 - gap
+    page[29:32, right - length : right] = 40
+    if soft:
+        blurred = cv2.GaussianBlur(page, (3, 3), 0)
+        _, data = cv2.imencode(".jpg", blurred, [cv2.IMWRITE_JPEG_QUALITY, 40])
+        page = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    return page
+
+
+@pytest.mark.parametrize("gap", [0, 1, 3])
+@pytest.mark.parametrize("soft", [False, True])
+def test_find_ink_flush_right_dash_is_zero_not_blank(gap: int, soft: bool) -> None:
+    result = _find(_flush_right_dash(length=10, gap=gap, soft=soft))
+    assert isinstance(result, Ink) and result.is_dash
+
+
+def test_find_ink_neighbour_fragment_against_left_rule_still_dropped() -> None:
+    page = _cell()
+    page[29:32, 3:13] = 40  # the same flat mark, but entering from the left
+    page[10:20, 3:6] = 40
+    assert isinstance(_find(page), Blank)
+
+
+def test_find_ink_drops_word_tail_overrunning_from_the_left() -> None:
+    page = _cell()
+    cv2.putText(page, "oi", (-8, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)  # "người" tail
+    cv2.line(page, (22, 18), (22, 44), 0, 3)
+    cv2.putText(page, "4", (190, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    result = _find(page)
+    assert isinstance(result, Ink)
+    assert result.crop.shape[1] < 30  # the "4" alone, not "14"
+
+
+def test_find_ink_number_flush_left_is_kept() -> None:
+    page = _cell()
+    cv2.putText(page, "125", (0, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    result = _find(page)
+    assert isinstance(result, Ink)
+    assert result.crop.shape[1] >= 45

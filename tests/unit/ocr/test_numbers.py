@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocr.numbers import MAX_DIGITS, ParsedNumber, format_vn, parse_number
+from ocr.numbers import MAX_DIGITS, ParsedNumber, format_vn, join_spilled, parse_number
 
 # Values a form can hold: up to MAX_DIGITS digits (beyond that the parser refuses).
 whole_numbers = st.integers(min_value=0, max_value=10**MAX_DIGITS - 1)
@@ -178,3 +178,27 @@ def test_parse_number_invariants_on_number_like_text(text: str) -> None:
         assert len(parsed.reasons) == 1
     elif parsed.value is not None:
         assert 0 <= parsed.value < 10**MAX_DIGITS
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "value", "is_sure"),
+    [
+        ("172.100.", "000 đồng", 172_100_000, True),
+        ("172.1", "00.000", 172_100_000, True),
+        ("172.100", ".000", 172_100_000, True),
+        ("17", "2.100.000", 172_100_000, False),
+    ],
+)
+def test_join_spilled_amount_across_sub_columns(
+    left: str, right: str, value: int, is_sure: bool
+) -> None:
+    joined = join_spilled(left, right)
+    assert joined is not None
+    assert (joined.value, joined.is_sure) == (value, is_sure)
+
+
+@pytest.mark.parametrize(
+    ("left", "right"), [("12", "5"), ("3", "120"), ("", "5"), ("1.500", "000")]
+)
+def test_join_spilled_refuses_numbers_without_grouping(left: str, right: str) -> None:
+    assert join_spilled(left, right) is None

@@ -7,6 +7,7 @@ pipeline runs without Tesseract and the reader is the only source of values.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -69,3 +70,26 @@ def test_extract_reader_engine_error_propagates() -> None:
     reader: Reader = TimingOutReader()
     with pytest.raises(EngineTimeoutError):
         extract(_pages(), layout, reader=reader)
+
+
+def test_reading_json_reviewer_hints_only_when_present() -> None:
+    from ocr.result import reading_json
+    from ocr.types import Reading
+
+    plain = Reading("1.01", "count", 17, "17", 0.5, ReadingStatus.NEEDS_REVIEW)
+    hinted = replace(plain, suggestion="1?", alternatives=(17, 12))
+    assert "suggestion" not in reading_json(plain) and "alternatives" not in reading_json(plain)
+    assert reading_json(hinted)["suggestion"] == "1?"
+    assert reading_json(hinted)["alternatives"] == [17, 12]
+
+
+def test_extract_engines_disagree_is_a_veto_whatever_the_confidence() -> None:
+    class VetoReader:
+        def read_cells(self, page: Page, boxes: Sequence[Box], *, grid: Grid) -> list[CellText]:
+            reasons = (Reason.ENGINES_DISAGREE,)
+            return [CellText(text="7", value=7, confidence=0.999, reasons=reasons) for _ in boxes]
+
+    extraction = extract(_pages(), load_layout("llw-summary-2022"), reader=VetoReader())
+    found = [r for r in extraction.readings if Reason.ROW_NOT_FOUND not in r.reasons]
+    assert found
+    assert all(r.status is ReadingStatus.NEEDS_REVIEW for r in found)
