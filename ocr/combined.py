@@ -45,7 +45,7 @@ from ocr.handwriting import HandwrittenRead, handwriting_score, read_handwriting
 from ocr.ink import Blank, Ink
 from ocr.numbers import parse_number
 from ocr.ppocr import LineRead, recognise
-from ocr.read import TesseractReader
+from ocr.read import CLEAR_PAGE, TesseractReader
 from ocr.reasons import Reason
 from ocr.types import Box, CellText, Grid, Page
 
@@ -145,23 +145,36 @@ def combine(cell: CellText, ink: Ink | Blank, second: _Second) -> CellText:
         return _dash_cross_check(cell, second)
     pp_value = _pp_value(second.pp)
     hand_value = second.hand.value if second.hand is not None else None
-    if cell.value is None or pp_value != cell.value:
+    if cell.value is None or pp_value != cell.value or _hand_dissents(second, cell):
         return _veto(cell, second, pp_value=pp_value, hand_value=hand_value)
     score = min(cell.score, second.pp.confidence if second.pp is not None else 1.0)
     agreed = _evidenced(cell, Evidence(f"{ENGINES_AGREE}/{_agreement_kind(second, cell)}", score))
     return _with_hints(agreed, second, tesseract_value=cell.value)
 
 
-def _agreement_kind(second: _Second, cell: CellText) -> str:
-    """Sub-bucket of an agreement: typed, or handwritten with the digit model for or against.
+def _hand_dissents(second: _Second, cell: CellText) -> bool:
+    """The digit model read another number where Tesseract and PP-OCR agree.
 
-    The digit model does not veto two engines that agree: its confidence is high on
-    typed digits it misreads (the handwriting decision is weak on page cells), so its
-    dissent is a calibration bucket of its own, whose measured rate decides.
+    On handwriting the two text-line engines share the ink crop and its mistakes (a
+    written "2" taken for "1" by both, a digit dropped by both): the digit model is
+    the one view trained on real writers, so its dissent is a veto like any other
+    engine's. Calibrating that dissent as a bucket of its own was measured on
+    handwriting *fonts* only (our generator has no real writers), where agreement of
+    the other two was nearly always right; on digits written by people it was not.
+    The handwriting score also fires on some typed cells, where the digit model misreads
+    type with high confidence; so its dissent counts only on pages that do not read as
+    crisp type (Tesseract's page clarity, ``ocr.read``): on a clear page it is ignored.
     """
-    if second.hand is None:
+    if second.hand is None or second.hand.value in (None, cell.value):
+        return False
+    return not cell.bucket.endswith(f"/{CLEAR_PAGE}")
+
+
+def _agreement_kind(second: _Second, cell: CellText) -> str:
+    """Sub-bucket of an agreement: typed, or handwritten with the digit model agreeing."""
+    if second.hand is None or second.hand.value != cell.value:
         return "typed"
-    return "hand" if second.hand.value == cell.value else "hand_doubt"
+    return "hand"
 
 
 def _veto(

@@ -48,6 +48,9 @@ TARGET_INK_HEIGHT_PX = 30
 # A page whose cells the first look reads with at least this median confidence is
 # "clear" (crisp type); below, "hard" (handwriting, blur, noise).
 CLEAR_PAGE_MIN_CONFIDENCE = 0.985
+# The evidence suffixes of the two kinds of page (``reads_agree/clear`` …).
+CLEAR_PAGE = "clear"
+HARD_PAGE = "hard"
 
 
 class Reader(Protocol):
@@ -128,7 +131,7 @@ def _with_page_clarity(
     scores = [conf for text, conf in first_look if any(ch.isdigit() for ch in text)]
     if not scores:
         return cells
-    clarity = "clear" if float(np.median(scores)) >= CLEAR_PAGE_MIN_CONFIDENCE else "hard"
+    clarity = CLEAR_PAGE if float(np.median(scores)) >= CLEAR_PAGE_MIN_CONFIDENCE else HARD_PAGE
     voted = (READS_AGREE, READS_MAJORITY, READS_SPLIT)
     return [
         _with_evidence(cell, Evidence(f"{cell.bucket}/{clarity}", cell.score))
