@@ -45,7 +45,7 @@ from ocr.handwriting import HandwrittenRead, handwriting_score, read_handwriting
 from ocr.ink import Blank, Ink
 from ocr.numbers import parse_number
 from ocr.ppocr import LineRead, recognise
-from ocr.read import CLEAR_PAGE, TesseractReader
+from ocr.read import CLEAR_PAGE, HARD_PAGE, TesseractReader
 from ocr.reasons import Reason
 from ocr.types import Box, CellText, Grid, Page
 
@@ -104,7 +104,7 @@ class CombinedReader:
             if i not in pp_reads:
                 out.append(cell)
                 continue
-            is_hand = hand_scores[i] >= HANDWRITING_MIN_SCORE
+            is_hand = hand_scores[i] >= HANDWRITING_MIN_SCORE or _is_hard_page(cell)
             hand = read_handwriting(ink.crop) if is_hand and isinstance(ink, Ink) else None
             out.append(combine(cell, ink, _Second(view, pp_reads[i], hand, is_hand)))
         return out
@@ -114,6 +114,17 @@ def _hand_score(ink: Ink | Blank) -> float:
     if not isinstance(ink, Ink) or ink.is_dash or ink.is_x or ink.struck:
         return 0.0
     return handwriting_score(ink.crop)
+
+
+def _is_hard_page(cell: CellText) -> bool:
+    """The cell's page does not read as crisp type (Tesseract's page clarity).
+
+    The per-cell handwriting score misses many cells written by people (it was fitted
+    on composed cells); a page that Tesseract finds hard is handwriting, a photo or a
+    fax, where the digit model's reading is cheap (under a millisecond a digit) and
+    its dissent is worth a look.
+    """
+    return cell.bucket.endswith(f"/{HARD_PAGE}")
 
 
 def _needs_second(ink: Ink | Blank, cell: CellText, view: CellView, *, hand_score: float) -> bool:
