@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         max_upload_bytes: Largest accepted upload (all files of one submission
             together), enforced while the request body streams in. Default 50 MB.
         workers: OCR processes of the embedded runner. Default min(2, CPU count).
+            0 runs the jobs in one thread of the API process, without worker
+            processes: for tests and tiny installs, since a crash or hang in the
+            reader then affects the API. Only the embedded runner reads it so.
         is_runner_enabled: Start the embedded runner with the API. Turn it off when
             another runner (e.g. Celery workers) executes the jobs. Default true.
         lease_seconds: How long a claimed job stays reserved without a renewal; the
@@ -88,7 +91,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     max_upload_bytes: int = Field(default=DEFAULT_MAX_UPLOAD_BYTES, gt=0)
-    workers: int = Field(default_factory=_default_workers, ge=1)
+    workers: int = Field(default_factory=_default_workers, ge=0)
     is_runner_enabled: bool = True
     lease_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)

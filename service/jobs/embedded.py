@@ -1,5 +1,11 @@
 """The embedded job runner: a thread in the API process feeding a process pool.
 
+With ``workers=0`` (``FORMSCAN_WORKERS=0``) the pool is one thread of the API process
+instead: for tests and tiny installs, where starting a worker process (spawn, then
+importing the OCR stack) costs more than the job. Claims, leases, fencing and retries
+are the same; but a crash or a hang in the reader then takes the API process with it,
+and no ``worker_lost`` is ever recorded because there is no worker to lose.
+
 It holds no job state of its own; the database does (see ``service.store``).
 The thread loops: claim due jobs while a worker is free, submit ``jobs.run_job`` to
 the pool, renew the leases of running attempts, and collect finished futures. A
@@ -22,7 +28,7 @@ import os
 import socket
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -37,12 +43,16 @@ from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Threads running jobs when ``workers`` is 0. One: OCR is CPU-bound and holds the GIL
+# for much of a page, so a second thread would mostly slow the API's requests.
+IN_PROCESS_THREADS = 1
+
 
 @dataclass
 class _InFlight:
     claim: store.ClaimedJob
     future: Future[str]
-    pool: ProcessPoolExecutor
+    pool: Executor
 
 
 class EmbeddedRunner:
@@ -62,7 +72,7 @@ class EmbeddedRunner:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Executor | None = None
         self._in_flight: dict[int, _InFlight] = {}
         self._last_renewal = 0.0
 
@@ -99,7 +109,17 @@ class EmbeddedRunner:
         processes = getattr(self._pool, "_processes", None) or {}
         return sorted(processes)
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    @property
+    def capacity(self) -> int:
+        """Attempts run at once: ``workers``, or the single thread when it is 0."""
+        return self.settings.workers or IN_PROCESS_THREADS
+
+    def _new_pool(self) -> Executor:
+        if self.settings.workers == 0:
+            # No worker initializer: its thread limits would apply to the API process.
+            return ThreadPoolExecutor(
+                max_workers=IN_PROCESS_THREADS, thread_name_prefix="formscan-job"
+            )
         # "spawn": forking a process that runs threads (uvicorn, this runner) can copy
         # a held lock into the child; a fresh interpreter per worker cannot.
         return ProcessPoolExecutor(
@@ -120,7 +140,7 @@ class EmbeddedRunner:
             self._wake.clear()
 
     def _fill(self) -> None:
-        while len(self._in_flight) < self.settings.workers and not self._stopping.is_set():
+        while len(self._in_flight) < self.capacity and not self._stopping.is_set():
             with self.sessions.begin() as session:
                 claim = store.claim_job(
                     session,

@@ -40,6 +40,12 @@ TEST_PASSWORD = "correct horse battery"
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
 REDIS_DB = 7  # away from the default database 0; the queue name is unique per test
+# ``workers`` of the ``settings`` fixture: jobs run in a thread of the test process.
+# Starting a worker process (spawn, then importing the OCR stack) costs more than the
+# job in most tests, and only the tests of worker processes (restart, kill, lease
+# expiry, Celery, S3 credentials seen by a worker) need one; they build their own
+# settings with ``make_settings``, whose default keeps one real worker process.
+IN_PROCESS_WORKERS = 0
 
 
 @functools.cache
@@ -155,7 +161,12 @@ def make_settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return make_settings(tmp_path, db_url)
+    """Settings on a fresh database whose jobs run in a thread (``IN_PROCESS_WORKERS``).
+
+    The same runner, claims, leases and retries as with worker processes: only where
+    ``run_job`` executes differs.
+    """
+    return make_settings(tmp_path, db_url, workers=IN_PROCESS_WORKERS)
 
 
 @functools.cache

@@ -8,7 +8,8 @@ also mark chosen fields as doubtful (``low_confidence``) or raise an engine erro
 for the failure paths.
 
 It is a frozen dataclass of plain values, hence picklable: the embedded runner sends
-it to its worker processes with each job.
+it to its worker processes with each job (or calls it in its thread with
+``workers=0``, as the ``settings`` fixture does).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.models import Role
-from tests.service.conftest import add_user, make_settings, sign_in_admin
+from tests.service.conftest import IN_PROCESS_WORKERS, add_user, make_settings, sign_in_admin
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,7 +61,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp_path = tmp_path_factory.mktemp("web")
-    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'formscan.db'}")
+    # The browser tests follow a reading, not a worker process: read in a thread.
+    settings = make_settings(
+        tmp_path, f"sqlite:///{tmp_path / 'formscan.db'}", workers=IN_PROCESS_WORKERS
+    )
     app = create_app(settings)
     port = _free_port()
     server = uvicorn.Server(
