@@ -79,7 +79,9 @@ def run_worker(args: argparse.Namespace) -> int:
         return EXIT_ENGINE
     from service.jobs.celery_app import app
 
-    concurrency = args.concurrency or settings.workers
+    # FORMSCAN_WORKERS=0 means "in a thread" to the embedded runner only: a Celery worker
+    # always runs at least one process.
+    concurrency = args.concurrency or max(1, settings.workers)
     argv = [
         "worker",
         "--pool=prefork",
