@@ -264,11 +264,25 @@ def _with_hints(cell: CellText, second: _Second, *, tesseract_value: int | None)
     hand_value = second.hand.value if second.hand is not None else None
     values = [cell.value, hand_value, _pp_value(second.pp), tesseract_value]
     distinct = tuple(dict.fromkeys(v for v in values if v is not None))
-    has_digits = second.hand is not None and bool(second.hand.digits)
-    return replace(
-        cell,
-        suggestion=review_text(second.hand) if second.hand is not None and has_digits else None,
-        alternatives=distinct if len(distinct) > 1 else (),
+    suggestion = None
+    if second.hand is not None and second.hand.digits:
+        text = review_text(second.hand)
+        suggestion = text if _fits_any(text, distinct) else None
+    return replace(cell, suggestion=suggestion, alternatives=distinct if len(distinct) > 1 else ())
+
+
+def _fits_any(pattern: str, values: Sequence[int]) -> bool:
+    """Whether the digit model's reading ("1?7", "?" for a doubtful digit) spells a value.
+
+    The reading is shown to explain where the doubt lies in a proposed value; one that
+    spells none of them (the digit model reading type it was never meant for, "5-3?"
+    for a printed 13) would only confuse the reviewer.
+    """
+    digits = pattern.replace(".", "").replace(",", "")
+    return any(
+        len(digits) == len(str(v))
+        and all(p in ("?", c) for p, c in zip(digits, str(v), strict=True))
+        for v in values
     )
 
 

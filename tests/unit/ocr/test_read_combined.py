@@ -82,3 +82,12 @@ def test_combined_reader_reads_typed_cells_with_both_engines(is_everywhere: bool
     assert [c.value for c in cells] == [305, None, 0, 48]
     assert not cells[1].has_ink
     assert all(Reason.ENGINES_DISAGREE not in c.reasons for c in cells)
+
+
+def test_fits_any_keeps_readings_that_spell_a_value() -> None:
+    from ocr.combined import _fits_any
+
+    assert _fits_any("1?7", (127,))
+    assert _fits_any("1.000", (1000,))
+    assert not _fits_any("5-3?", (13,))
+    assert not _fits_any("12", (120, 7))
